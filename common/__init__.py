@@ -1,0 +1,1 @@
+"""Code shared by the action server, the back office and the channels: settings and the city pack."""

@@ -1,0 +1,64 @@
+"""The one place that reads the environment.
+
+Every process (back office, action server, Rasa custom components, scripts)
+reads its configuration from here, so a variable has one name and one
+default everywhere. Defaults are for a local development run.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(_env(name, str(default)))
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Ports of the four local processes (architecture.md).
+    rasa_port: int = field(default_factory=lambda: _env_int("RASA_PORT", 5005))
+    actions_port: int = field(default_factory=lambda: _env_int("ACTIONS_PORT", 5055))
+    backoffice_port: int = field(default_factory=lambda: _env_int("BACKOFFICE_PORT", 8080))
+    idp_port: int = field(default_factory=lambda: _env_int("IDP_PORT", 9400))
+
+    # Back office.
+    database_url: str = field(
+        default_factory=lambda: _env("DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'backoffice.db'}")
+    )
+    backoffice_url: str = field(
+        default_factory=lambda: _env("BACKOFFICE_URL", f"http://127.0.0.1:{_env_int('BACKOFFICE_PORT', 8080)}")
+    )
+    # Open311 api_key the assistant uses to file requests; other clients get their own keys.
+    backoffice_api_key: str = field(default_factory=lambda: _env("BACKOFFICE_API_KEY", "dev-assistant-key"))
+    # Bearer token for staff endpoints (status changes, statistics) in development.
+    staff_token: str = field(default_factory=lambda: _env("STAFF_TOKEN", "dev-staff-token"))
+    # Seconds the action server waits for the back office before telling the resident to retry.
+    backoffice_timeout: float = field(default_factory=lambda: _env_float("BACKOFFICE_TIMEOUT", 5.0))
+    timezone: str = field(default_factory=lambda: _env("CITY_TIMEZONE", "America/Mexico_City"))
+    city_pack: str = field(default_factory=lambda: _env("CITY_PACK", "cdmx"))
+
+    # Rasa HTTP API (the back office sends external events through it).
+    rasa_url: str = field(default_factory=lambda: _env("RASA_URL", f"http://127.0.0.1:{_env_int('RASA_PORT', 5005)}"))
+    rasa_token: str = field(default_factory=lambda: _env("RASA_TOKEN", "dev-rasa-token"))
+
+    @property
+    def city_pack_dir(self) -> Path:
+        return ROOT / "citypack" / self.city_pack
+
+
+def get_settings() -> Settings:
+    """Read the environment now (tests change it between cases)."""
+    return Settings()
