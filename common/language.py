@@ -43,7 +43,7 @@ _EN_WORDS = set(
     """.split()
 )
 # Words that belong to both languages (or carry no signal) never count.
-_SHARED = (_ES_WORDS & _EN_WORDS) | {"ok", "okay"}
+_SHARED = (_ES_WORDS & _EN_WORDS) | {"ok", "okay", "no"}
 
 _WORD = re.compile(r"[a-z]+")
 
