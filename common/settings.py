@@ -47,6 +47,12 @@ class Settings:
     staff_token: str = field(default_factory=lambda: _env("STAFF_TOKEN", "dev-staff-token"))
     # Seconds the action server waits for the back office before telling the resident to retry.
     backoffice_timeout: float = field(default_factory=lambda: _env_float("BACKOFFICE_TIMEOUT", 5.0))
+    # Interface the back office listens on; loopback unless deliberately exposed.
+    backoffice_host: str = field(default_factory=lambda: _env("BACKOFFICE_HOST", "127.0.0.1"))
+    # An open request of the same type within this many metres is treated as the same problem.
+    duplicate_radius_m: float = field(default_factory=lambda: _env_float("DUPLICATE_RADIUS_M", 50.0))
+    # Seconds the back office waits for Rasa when sending a status update to a resident.
+    notification_timeout: float = field(default_factory=lambda: _env_float("NOTIFICATION_TIMEOUT", 5.0))
     timezone: str = field(default_factory=lambda: _env("CITY_TIMEZONE", "America/Mexico_City"))
     city_pack: str = field(default_factory=lambda: _env("CITY_PACK", "cdmx"))
 
