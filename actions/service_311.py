@@ -1,0 +1,319 @@
+"""Actions of the 311 flow: capture a report, fill the form, file it, read its status.
+
+Thin by design: read slots, call the back-office client, set slots. The
+parsing lives in places.py, folio.py and service_types.py.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, AllSlotsReset, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import backoffice_client
+from actions.folio import find_folio
+from actions.places import (
+    ALCALDIA_UNKNOWN,
+    alcaldia_in_location,
+    extract_location,
+    is_usable_location,
+    match_alcaldia,
+)
+from actions.service_types import service_from_intent, service_from_text
+from actions.texts import (
+    agency_of,
+    alcaldia_label,
+    language_of,
+    note_text,
+    service_name,
+    shorten,
+    status_label,
+)
+from common import citypack
+
+logger = logging.getLogger(__name__)
+
+# Longest description we store; the back office accepts up to this.
+MAX_DESCRIPTION_CHARS = 10_000
+YES = "yes"
+DRAFT_SLOTS = (
+    "location", "alcaldia", "description", "latitude", "longitude", "media_url",
+    "confirm_request", "draft_id",
+)
+YES_WORDS = {"si", "sí", "yes", "y", "ok", "va", "sale", "simon", "claro", "dale", "correcto", "1"}
+NO_WORDS = {"no", "nel", "n", "nop", "nope", "2"}
+
+
+def _latest_text(tracker: Tracker) -> str:
+    return (tracker.latest_message or {}).get("text") or ""
+
+
+def _latest_intent(tracker: Tracker) -> Optional[str]:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
+
+
+def _is_payload(text: str) -> bool:
+    """Button presses arrive as '/intent{...}', not as the resident's words."""
+    return text.strip().startswith("/")
+
+
+def _has_words(text: Optional[str]) -> bool:
+    return bool(text) and any(ch.isalnum() for ch in text)
+
+
+def _description_from(text: str) -> Optional[str]:
+    if _is_payload(text) or not _has_words(text) or len(text) > MAX_DESCRIPTION_CHARS:
+        return None
+    return text
+
+
+class ActionCaptureReport(Action):
+    """Start a new draft and keep every fact the first message already gave."""
+
+    def name(self) -> Text:
+        return "action_capture_report"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        text = _latest_text(tracker)
+        events: List[EventType] = [SlotSet(slot, None) for slot in DRAFT_SLOTS]
+        events += [
+            SlotSet("draft_id", uuid.uuid4().hex),
+            SlotSet("request_id", None),
+            SlotSet("submission_pending", False),
+        ]
+        if service_from_intent(_latest_intent(tracker)) and _description_from(text):
+            events.append(SlotSet("description", text))
+        location = extract_location(text) if not _is_payload(text) else None
+        if location:
+            events.append(SlotSet("location", location))
+            alcaldia = alcaldia_in_location(location)
+            if alcaldia:
+                events.append(SlotSet("alcaldia", alcaldia))
+        return events
+
+
+class ValidateServiceRequestForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_service_request_form"
+
+    async def validate_service_code(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        codes = citypack.service_codes()
+        if value in codes:
+            return {"service_code": value}
+        text = _latest_text(tracker)
+        code = service_from_intent(_latest_intent(tracker)) or service_from_text(text)
+        if not code:
+            dispatcher.utter_message(response="utter_service_code_unknown")
+            return {"service_code": None}
+        slots: Dict[Text, Any] = {"service_code": code}
+        # "hay una fuga en Eje 5 Sur 100" answers the type and more at once.
+        if not tracker.get_slot("description") and _description_from(text) and len(text.split()) >= 3:
+            slots["description"] = text
+        if not tracker.get_slot("location"):
+            location = extract_location(text)
+            if location:
+                slots["location"] = location
+        return slots
+
+    async def validate_location(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        text = str(value or "")
+        location = extract_location(text) or (text.strip() if is_usable_location(text) else None)
+        if not location:
+            dispatcher.utter_message(response="utter_location_unusable")
+            return {"location": None}
+        slots: Dict[Text, Any] = {"location": location}
+        alcaldia = alcaldia_in_location(location)
+        if alcaldia:
+            slots["alcaldia"] = alcaldia
+        return slots
+
+    async def validate_alcaldia(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if value == ALCALDIA_UNKNOWN:
+            return {"alcaldia": value}
+        alcaldia = match_alcaldia(str(value or ""))
+        if not alcaldia:
+            dispatcher.utter_message(response="utter_alcaldia_unknown")
+            return {"alcaldia": None}
+        return {"alcaldia": alcaldia}
+
+    async def validate_description(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        description = _description_from(str(value or ""))
+        if not description:
+            dispatcher.utter_message(response="utter_description_empty")
+            return {"description": None}
+        return {"description": description}
+
+    async def validate_confirm_request(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        intent = _latest_intent(tracker)
+        word = str(value or "").strip().lower().strip("!.¡ ")
+        if intent == "affirm" or word in YES_WORDS:
+            return {"confirm_request": YES}
+        if service_from_intent(intent):
+            # "no, es una fuga": the type was corrected by its slot mapping;
+            # show the summary again.
+            return {"confirm_request": None}
+        if intent == "deny" or word in NO_WORDS:
+            dispatcher.utter_message(response="utter_correction")
+            return {"confirm_request": None, "location": None, "alcaldia": None, "latitude": None, "longitude": None}
+        dispatcher.utter_message(response="utter_confirm_hint")
+        return {"confirm_request": None}
+
+
+class ActionAskConfirmRequest(Action):
+    """Show the resident what will be filed before filing it."""
+
+    def name(self) -> Text:
+        return "action_ask_confirm_request"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        language = language_of(tracker)
+        location = tracker.get_slot("location")
+        if not location and tracker.get_slot("latitude") is not None:
+            location = f"{tracker.get_slot('latitude'):.5f}, {tracker.get_slot('longitude'):.5f}"
+        dispatcher.utter_message(
+            response="utter_confirm_request",
+            service_name=service_name(tracker.get_slot("service_code"), language),
+            location_text=shorten(location),
+            alcaldia_text=alcaldia_label(tracker.get_slot("alcaldia"), language),
+            description_text=shorten(tracker.get_slot("description")),
+        )
+        return []
+
+
+class ActionSubmitServiceRequest(Action):
+    """File the confirmed draft; a retry reuses the draft id, so it never files twice."""
+
+    def name(self) -> Text:
+        return "action_submit_service_request"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if tracker.get_slot("confirm_request") != YES or not tracker.get_slot("draft_id"):
+            return []
+        code = tracker.get_slot("service_code")
+        alcaldia = tracker.get_slot("alcaldia")
+        try:
+            filed = await backoffice_client.file_service_request(
+                service_code=code,
+                description=tracker.get_slot("description"),
+                address_string=tracker.get_slot("location"),
+                lat=tracker.get_slot("latitude"),
+                long=tracker.get_slot("longitude"),
+                alcaldia=None if alcaldia == ALCALDIA_UNKNOWN else alcaldia,
+                media_url=tracker.get_slot("media_url"),
+                channel=tracker.get_latest_input_channel(),
+                conversation_id=tracker.sender_id,
+                idempotency_key=tracker.get_slot("draft_id"),
+            )
+        except backoffice_client.BackOfficeUnavailable:
+            logger.warning("back office unavailable while filing a %s request", code)
+            dispatcher.utter_message(response="utter_backoffice_unavailable")
+            return [SlotSet("submission_pending", True)]
+        logger.info("filed 311 request %s (%s)", filed.folio, code)
+        dispatcher.utter_message(response="utter_request_filed", folio=filed.folio, agency=agency_of(code))
+        if filed.duplicate_of:
+            dispatcher.utter_message(response="utter_request_duplicate", duplicate_of=filed.duplicate_of)
+        return [SlotSet(slot, None) for slot in DRAFT_SLOTS] + [
+            SlotSet("request_id", filed.folio),
+            SlotSet("submission_pending", False),
+        ]
+
+
+class ValidateStatusForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_status_form"
+
+    async def validate_folio(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        folio = find_folio(str(value or "")) or find_folio(_latest_text(tracker))
+        if not folio:
+            dispatcher.utter_message(response="utter_folio_invalid")
+            return {"folio": None}
+        return {"folio": folio}
+
+
+class ActionCheckStatus(Action):
+    def name(self) -> Text:
+        return "action_check_status"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        folio = find_folio(tracker.get_slot("folio") or "")
+        if not folio:
+            return [SlotSet("folio", None)]
+        language = language_of(tracker)
+        try:
+            found = await backoffice_client.get_service_request(folio)
+        except backoffice_client.BackOfficeUnavailable:
+            dispatcher.utter_message(response="utter_status_unavailable")
+            return [SlotSet("folio", None)]
+        if found is None:
+            dispatcher.utter_message(response="utter_folio_unknown", folio=folio)
+        else:
+            dispatcher.utter_message(
+                response="utter_request_status",
+                folio=folio,
+                service_name=service_name(found.service_code, language),
+                status_text=status_label(found.status, language),
+                note_text=note_text(found.status_notes, language),
+            )
+        return [SlotSet("folio", None)]
+
+
+class ActionNotifyRequestStatus(Action):
+    """Tell the resident about a status change the back office pushed (external event)."""
+
+    def name(self) -> Text:
+        return "action_notify_request_status"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        language = language_of(tracker)
+        entities = {e["entity"]: e.get("value") for e in (tracker.latest_message or {}).get("entities", [])}
+        folio = find_folio(entities.get("folio") or "")
+        if not folio:
+            return []
+        dispatcher.utter_message(
+            response="utter_request_status_update",
+            folio=folio,
+            status_text=status_label(entities.get("status") or "", language),
+            note_text=note_text(entities.get("note"), language),
+        )
+        return []
+
+
+class ActionCancel(Action):
+    """Drop the draft (nothing is filed) and leave any form."""
+
+    def name(self) -> Text:
+        return "action_cancel"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        dispatcher.utter_message(response="utter_cancelled")
+        return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("submission_pending", False)] + [
+            SlotSet(slot, None) for slot in DRAFT_SLOTS + ("folio",)
+        ]
+
+
+class ActionStartOver(Action):
+    """Forget the conversation's facts but keep speaking the resident's language."""
+
+    def name(self) -> Text:
+        return "action_start_over"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        language = language_of(tracker)
+        dispatcher.utter_message(response="utter_start_over")
+        return [ActiveLoop(None), AllSlotsReset(), SlotSet("language", language)]
