@@ -1,0 +1,37 @@
+"""The app factory."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import Optional
+
+from fastapi import FastAPI
+
+from backoffice import db
+from backoffice.logging_setup import quiet_http_client_logs
+from backoffice.open311 import errors as open311_errors
+from backoffice.open311.routes import router as open311_router
+from backoffice.staff.routes import router as staff_router
+from common.settings import Settings, get_settings
+
+def create_app(settings: Optional[Settings] = None) -> FastAPI:
+    """Build the app on settings (the environment's by default) and migrate its database."""
+    settings = settings or get_settings()
+    quiet_http_client_logs()
+    engine = db.make_engine(settings.database_url)
+    # The schema is the migrations' to manage: bring it to the latest revision first.
+    db.upgrade(engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="Back office (Open311 GeoReport v2)", version="1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = db.make_sessionmaker(engine)
+    open311_errors.install(app)
+    app.include_router(open311_router)
+    app.include_router(staff_router)
+
+    return app

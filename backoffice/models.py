@@ -1,0 +1,161 @@
+"""Tables of the ticket store (SQLAlchemy 1.4, typed declarative, 2.0-style use).
+
+The migrations in backoffice/migrations/ create these tables; a test checks
+that the two agree.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import List, Optional
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, declarative_base, relationship
+from sqlalchemy.types import TypeDecorator
+
+# Named constraints so migrations can refer to them on every database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Base = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+OPEN = "open"
+CLOSED = "closed"
+STATUSES = (OPEN, CLOSED)
+
+NOTIFICATION_PENDING = "pending"
+NOTIFICATION_SENT = "sent"
+NOTIFICATION_FAILED = "failed"
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, also on SQLite (which drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class ServiceRequest(Base):
+    __tablename__ = "service_requests"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'closed')", name="status_valid"),
+        Index("ix_service_requests_code_status", "service_code", "status"),
+        # SQLite would otherwise reuse the id of a deleted last row, and with it a folio.
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    # Set right after the insert from the id; unique so a folio names one request.
+    folio: Mapped[Optional[str]] = Column(String(20), unique=True)
+    service_code: Mapped[str] = Column(String(64), nullable=False)
+    status: Mapped[str] = Column(String(10), nullable=False, default=OPEN)
+    status_notes: Mapped[Optional[str]] = Column(Text)
+    agency_responsible: Mapped[str] = Column(String(200), nullable=False)
+    service_notice: Mapped[Optional[str]] = Column(Text)
+    description: Mapped[str] = Column(Text, nullable=False, default="")
+
+    lat: Mapped[Optional[float]] = Column(Float)
+    long: Mapped[Optional[float]] = Column(Float)
+    address_string: Mapped[Optional[str]] = Column(String(500))
+    # normalize_address(address_string): compared to find duplicates.
+    address_key: Mapped[Optional[str]] = Column(String(500), index=True)
+    alcaldia: Mapped[Optional[str]] = Column(String(100))
+    media_url: Mapped[Optional[str]] = Column(String(2000))
+
+    # Contact and conversation: staff-only, never in public responses.
+    email: Mapped[Optional[str]] = Column(String(254))
+    phone: Mapped[Optional[str]] = Column(String(50))
+    first_name: Mapped[Optional[str]] = Column(String(100))
+    last_name: Mapped[Optional[str]] = Column(String(100))
+    channel: Mapped[Optional[str]] = Column(String(50))
+    conversation_id: Mapped[Optional[str]] = Column(String(255))
+
+    # Unique: concurrent retries with one key cannot create two requests.
+    idempotency_key: Mapped[Optional[str]] = Column(String(255), unique=True)
+    parent_request_id: Mapped[Optional[int]] = Column(ForeignKey("service_requests.id"), index=True)
+
+    requested_at: Mapped[datetime] = Column(UTCDateTime, nullable=False, index=True)
+    updated_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+    expected_at: Mapped[Optional[datetime]] = Column(UTCDateTime)
+
+    parent: Mapped[Optional["ServiceRequest"]] = relationship(
+        "ServiceRequest", remote_side=[id], back_populates="duplicates"
+    )
+    duplicates: Mapped[List["ServiceRequest"]] = relationship(
+        "ServiceRequest", back_populates="parent", order_by="ServiceRequest.id"
+    )
+    history: Mapped[List["StatusChange"]] = relationship(
+        "StatusChange", back_populates="request", order_by="StatusChange.id"
+    )
+    notifications: Mapped[List["OutboundNotification"]] = relationship(
+        "OutboundNotification", back_populates="request", order_by="OutboundNotification.id"
+    )
+
+
+class StatusChange(Base):
+    """One line of a request's status history (the first is its filing)."""
+
+    __tablename__ = "status_changes"
+    __table_args__ = (CheckConstraint("status IN ('open', 'closed')", name="status_valid"),)
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    request_id: Mapped[int] = Column(ForeignKey("service_requests.id"), nullable=False, index=True)
+    status: Mapped[str] = Column(String(10), nullable=False)
+    note: Mapped[Optional[str]] = Column(Text)
+    agency: Mapped[Optional[str]] = Column(String(200))
+    changed_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+
+    request: Mapped[ServiceRequest] = relationship("ServiceRequest", back_populates="history")
+
+
+class OutboundNotification(Base):
+    """A status update sent (or to be sent) to a resident through Rasa."""
+
+    __tablename__ = "outbound_notifications"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status_valid"),
+    )
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    request_id: Mapped[int] = Column(ForeignKey("service_requests.id"), nullable=False, index=True)
+    status_change_id: Mapped[int] = Column(ForeignKey("status_changes.id"), nullable=False)
+    status: Mapped[str] = Column(String(10), nullable=False, default=NOTIFICATION_PENDING, index=True)
+    attempts: Mapped[int] = Column(Integer, nullable=False, default=0)
+    # Error class or HTTP status only: no URLs (they carry the token), no personal data.
+    last_error: Mapped[Optional[str]] = Column(String(300))
+    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+    updated_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+    sent_at: Mapped[Optional[datetime]] = Column(UTCDateTime)
+
+    request: Mapped[ServiceRequest] = relationship("ServiceRequest", back_populates="notifications")
+    status_change: Mapped[StatusChange] = relationship("StatusChange")

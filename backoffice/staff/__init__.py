@@ -1,0 +1,1 @@
+"""Staff API: read full records and change request status (bearer token)."""
