@@ -60,6 +60,25 @@ class Settings:
     rasa_url: str = field(default_factory=lambda: _env("RASA_URL", f"http://127.0.0.1:{_env_int('RASA_PORT', 5005)}"))
     rasa_token: str = field(default_factory=lambda: _env("RASA_TOKEN", "dev-rasa-token"))
 
+    # Identity provider (OpenID Connect, identity.md). The defaults point at the
+    # development provider (idp/run.py), which registers this same client.
+    oidc_issuer: str = field(
+        default_factory=lambda: _env("OIDC_ISSUER", f"http://127.0.0.1:{_env_int('IDP_PORT', 9400)}")
+    )
+    oidc_client_id: str = field(default_factory=lambda: _env("OIDC_CLIENT_ID", "asistente-cdmx"))
+    oidc_client_secret: str = field(default_factory=lambda: _env("OIDC_CLIENT_SECRET", "dev-oidc-secret"))
+    # Where the provider sends the browser back: the back office's callback.
+    oidc_redirect_url: str = field(
+        default_factory=lambda: _env(
+            "OIDC_REDIRECT_URL", f"http://127.0.0.1:{_env_int('BACKOFFICE_PORT', 8080)}/identity/callback"
+        )
+    )
+    oidc_scopes: str = field(default_factory=lambda: _env("OIDC_SCOPES", "openid profile email phone"))
+    # Name of the (non-standard) ID token claim that carries the resident's CURP.
+    oidc_curp_claim: str = field(default_factory=lambda: _env("OIDC_CURP_CLAIM", "curp"))
+    # Seconds to wait for the provider (discovery, keys, token endpoint).
+    oidc_timeout: float = field(default_factory=lambda: _env_float("OIDC_TIMEOUT", 5.0))
+
     @property
     def city_pack_dir(self) -> Path:
         return ROOT / "citypack" / self.city_pack
