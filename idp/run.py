@@ -34,8 +34,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 # oidc-provider-mock 0.3.4 still imports authlib.jose and httpx; the warnings
-# about that are the package's business, not the developer's.
-warnings.filterwarnings("ignore", message=r".*(authlib\.jose|httpx) module is deprecated.*")
+# about that are the package's business, not the developer's. (authlib turns
+# its own warnings on when imported, so our filter goes in after that.)
+import authlib.deprecate  # noqa: E402
+
+warnings.filterwarnings(
+    "ignore",
+    message=r".*(authlib\.jose|httpx) module is deprecated",
+    category=authlib.deprecate.AuthlibDeprecationWarning,
+)
 
 import flask  # noqa: E402
 import uvicorn  # noqa: E402
