@@ -5,6 +5,8 @@ from contextlib import asynccontextmanager
 from typing import Optional
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
 
 from backoffice import db
 from backoffice.logging_setup import quiet_http_client_logs
@@ -12,6 +14,7 @@ from backoffice.open311 import errors as open311_errors
 from backoffice.open311.routes import router as open311_router
 from backoffice.staff.routes import router as staff_router
 from common.settings import Settings, get_settings
+
 
 def create_app(settings: Optional[Settings] = None) -> FastAPI:
     """Build the app on settings (the environment's by default) and migrate its database."""
@@ -33,5 +36,15 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     open311_errors.install(app)
     app.include_router(open311_router)
     app.include_router(staff_router)
+
+    @app.get("/health", tags=["health"])
+    def health():
+        # Up means the database answers too: a load balancer should not send work here otherwise.
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - any database failure means "not ready"
+            return JSONResponse({"status": "database unavailable"}, status_code=503)
+        return {"status": "ok"}
 
     return app
