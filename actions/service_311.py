@@ -79,13 +79,18 @@ class ActionCaptureReport(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         text = _latest_text(tracker)
-        events: List[EventType] = [SlotSet(slot, None) for slot in DRAFT_SLOTS]
+        intent = _latest_intent(tracker)
+        # A shared location or photo that starts the report is part of it.
+        keep = {"share_location": ("latitude", "longitude"), "share_photo": ("media_url",)}.get(intent, ())
+        events: List[EventType] = [SlotSet(slot, None) for slot in DRAFT_SLOTS if slot not in keep]
         events += [
             SlotSet("draft_id", uuid.uuid4().hex),
             SlotSet("request_id", None),
             SlotSet("submission_pending", False),
         ]
-        if service_from_intent(_latest_intent(tracker)) and _description_from(text):
+        if intent == "share_location" and tracker.get_slot("latitude") is not None:
+            events.append(SlotSet("location", coordinates_text(tracker)))
+        if service_from_intent(intent) and _description_from(text):
             events.append(SlotSet("description", text))
         location = extract_location(text) if not _is_payload(text) else None
         if location:
@@ -96,9 +101,24 @@ class ActionCaptureReport(Action):
         return events
 
 
+def coordinates_text(tracker: Tracker) -> Optional[str]:
+    latitude, longitude = tracker.get_slot("latitude"), tracker.get_slot("longitude")
+    if latitude is None or longitude is None:
+        return None
+    return f"{float(latitude):.5f}, {float(longitude):.5f}"
+
+
 class ValidateServiceRequestForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_service_request_form"
+
+    async def extract_location(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        # A location shared at any point of the form answers "where" at once.
+        if _latest_intent(tracker) == "share_location" and coordinates_text(tracker):
+            return {"location": coordinates_text(tracker)}
+        return {}
 
     async def validate_service_code(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -124,6 +144,10 @@ class ValidateServiceRequestForm(FormValidationAction):
     async def validate_location(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
+        if _latest_intent(tracker) == "share_location":
+            location = coordinates_text(tracker)
+            if location:
+                return {"location": location}
         text = str(value or "")
         location = extract_location(text) or (text.strip() if is_usable_location(text) else None)
         if not location:
@@ -181,9 +205,7 @@ class ActionAskConfirmRequest(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         language = language_of(tracker)
-        location = tracker.get_slot("location")
-        if not location and tracker.get_slot("latitude") is not None:
-            location = f"{tracker.get_slot('latitude'):.5f}, {tracker.get_slot('longitude'):.5f}"
+        location = tracker.get_slot("location") or coordinates_text(tracker)
         dispatcher.utter_message(
             response="utter_confirm_request",
             service_name=service_name(tracker.get_slot("service_code"), language),
@@ -218,8 +240,11 @@ class ActionSubmitServiceRequest(Action):
                 conversation_id=tracker.sender_id,
                 idempotency_key=tracker.get_slot("draft_id"),
             )
-        except backoffice_client.BackOfficeUnavailable:
-            logger.warning("back office unavailable while filing a %s request", code)
+        except backoffice_client.BackOfficeError as error:
+            # Unavailable: retry later. Rejected: a configuration error operators must fix;
+            # either way the draft is kept and the resident can retry.
+            log = logger.error if isinstance(error, backoffice_client.BackOfficeRejected) else logger.warning
+            log("could not file a %s request: %s", code, type(error).__name__)
             dispatcher.utter_message(response="utter_backoffice_unavailable")
             return [SlotSet("submission_pending", True)]
         logger.info("filed 311 request %s (%s)", filed.folio, code)
@@ -257,7 +282,8 @@ class ActionCheckStatus(Action):
         language = language_of(tracker)
         try:
             found = await backoffice_client.get_service_request(folio)
-        except backoffice_client.BackOfficeUnavailable:
+        except backoffice_client.BackOfficeError as error:
+            logger.warning("could not read a request's status: %s", type(error).__name__)
             dispatcher.utter_message(response="utter_status_unavailable")
             return [SlotSet("folio", None)]
         if found is None:
