@@ -56,6 +56,46 @@ class Settings:
     timezone: str = field(default_factory=lambda: _env("CITY_TIMEZONE", "America/Mexico_City"))
     city_pack: str = field(default_factory=lambda: _env("CITY_PACK", "cdmx"))
 
+    # Channels (channels/, credentials.yml). A channel whose secret is empty
+    # refuses every webhook call instead of accepting unsigned ones.
+    # Shared stores (dedupe, SMS options and opt-outs) live in Redis when set,
+    # in process memory otherwise (one Rasa replica only).
+    redis_url: str = field(default_factory=lambda: _env("REDIS_URL", ""))
+    # A platform message id seen within this many seconds is a retry, not a new message.
+    channel_dedupe_ttl: int = field(default_factory=lambda: _env_int("CHANNEL_DEDUPE_TTL", 86400))
+    # Seconds a webhook waits for the dialogue before answering the platform
+    # (the work goes on in the background), so platforms do not time out and retry.
+    channel_ack_seconds: float = field(default_factory=lambda: _env_float("CHANNEL_ACK_SECONDS", 2.5))
+    # Key for the pseudonyms that stand for phone numbers and user ids in logs;
+    # empty: a random key per process (pseudonyms then differ between replicas).
+    log_hash_key: str = field(default_factory=lambda: _env("LOG_HASH_KEY", ""))
+    # SMS (Twilio).
+    twilio_account_sid: str = field(default_factory=lambda: _env("TWILIO_ACCOUNT_SID", ""))
+    twilio_auth_token: str = field(default_factory=lambda: _env("TWILIO_AUTH_TOKEN", ""))
+    twilio_number: str = field(default_factory=lambda: _env("TWILIO_NUMBER", ""))
+    twilio_api_base: str = field(default_factory=lambda: _env("TWILIO_API_BASE", "https://api.twilio.com"))
+    # Public URL Twilio posts to (the signature covers it); empty: the URL of the request,
+    # which differs from the public one behind a proxy.
+    twilio_webhook_url: str = field(default_factory=lambda: _env("TWILIO_WEBHOOK_URL", ""))
+    # Longest SMS the assistant sends, in segments; longer replies become several SMS.
+    sms_max_segments: int = field(default_factory=lambda: _env_int("SMS_MAX_SEGMENTS", 3))
+    # Telegram.
+    telegram_bot_token: str = field(default_factory=lambda: _env("TELEGRAM_BOT_TOKEN", ""))
+    telegram_secret_token: str = field(default_factory=lambda: _env("TELEGRAM_SECRET_TOKEN", ""))
+    telegram_api_base: str = field(default_factory=lambda: _env("TELEGRAM_API_BASE", "https://api.telegram.org"))
+    # Facebook Messenger.
+    facebook_verify_token: str = field(default_factory=lambda: _env("FACEBOOK_VERIFY_TOKEN", ""))
+    facebook_app_secret: str = field(default_factory=lambda: _env("FACEBOOK_APP_SECRET", ""))
+    facebook_page_access_token: str = field(default_factory=lambda: _env("FACEBOOK_PAGE_ACCESS_TOKEN", ""))
+    facebook_api_base: str = field(default_factory=lambda: _env("FACEBOOK_API_BASE", "https://graph.facebook.com"))
+    # X (Twitter) direct messages: app keys, the account's tokens and its numeric id.
+    x_consumer_key: str = field(default_factory=lambda: _env("X_CONSUMER_KEY", ""))
+    x_consumer_secret: str = field(default_factory=lambda: _env("X_CONSUMER_SECRET", ""))
+    x_access_token: str = field(default_factory=lambda: _env("X_ACCESS_TOKEN", ""))
+    x_access_token_secret: str = field(default_factory=lambda: _env("X_ACCESS_TOKEN_SECRET", ""))
+    x_account_id: str = field(default_factory=lambda: _env("X_ACCOUNT_ID", ""))
+    x_api_base: str = field(default_factory=lambda: _env("X_API_BASE", "https://api.twitter.com"))
+
     # Rasa HTTP API (the back office sends external events through it).
     rasa_url: str = field(default_factory=lambda: _env("RASA_URL", f"http://127.0.0.1:{_env_int('RASA_PORT', 5005)}"))
     rasa_token: str = field(default_factory=lambda: _env("RASA_TOKEN", "dev-rasa-token"))
