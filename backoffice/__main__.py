@@ -17,6 +17,8 @@ def main() -> None:
         port=settings.backoffice_port,
         # Logging is configured above; uvicorn's own config would replace it.
         log_config=None,
+        # No WebSockets here, and Rasa's pinned websockets is too old for uvicorn's implementation.
+        ws="none",
     )
 
 
