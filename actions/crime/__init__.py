@@ -1,0 +1,1 @@
+"""Guided crime reporting: pure logic (safety, classification, validation, extraction)."""
