@@ -63,12 +63,13 @@ class Classification:
 
 
 @lru_cache(maxsize=None)
-def _matchers() -> Tuple[Matcher, Matcher, FrozenSet[str]]:
+def _matchers() -> Tuple[Matcher, Matcher, FrozenSet[str], FrozenSet[str]]:
     spec = data.pack()["classification"]
     events = Matcher({name: both_languages(words) for name, words in spec["events"].items()})
     objects = Matcher({name: both_languages(words) for name, words in spec["objects"].items()})
     place_words = frozenset(phonetic(w) for w in both_languages(spec["vehicle_as_place_before"]))
-    return events, objects, place_words
+    object_after = frozenset(phonetic(w) for w in both_languages(spec.get("vehicle_as_object_after")))
+    return events, objects, place_words, object_after
 
 
 def reset_cache() -> None:
@@ -78,7 +79,7 @@ def reset_cache() -> None:
 _DETERMINERS = {"mi", "mis", "el", "la", "los", "las", "su", "sus", "my", "the", "our", "nuestro", "nuestra"}
 
 
-def _vehicle_is_place(key: str, hits: List[Hit], place_words: FrozenSet[str]) -> bool:
+def _vehicle_is_place(key: str, hits: List[Hit], place_words: FrozenSet[str], object_after: FrozenSet[str]) -> bool:
     """True when every vehicle mention reads 'from/in my car' rather than 'my car'."""
     if not hits:
         return False
@@ -88,15 +89,17 @@ def _vehicle_is_place(key: str, hits: List[Hit], place_words: FrozenSet[str]) ->
             before.pop()
         if not before or before[-1] not in place_words:
             return False
+        if len(before) >= 2 and before[-2] in object_after:  # "robo de (mi) auto"
+            return False
     return True
 
 
 def _cues(text: str) -> Tuple[Dict[str, List[Hit]], Dict[str, List[Hit]], bool]:
-    event_m, object_m, place_words = _matchers()
+    event_m, object_m, place_words, object_after = _matchers()
     key = phonetic(text)
     events = event_m.labels(key)
     objects = object_m.labels(key)
-    vehicle_place = _vehicle_is_place(key, objects.get("vehicle", []), place_words)
+    vehicle_place = _vehicle_is_place(key, objects.get("vehicle", []), place_words, object_after)
     if vehicle_place:
         objects.pop("vehicle", None)
     return events, objects, vehicle_place

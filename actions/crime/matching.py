@@ -36,7 +36,7 @@ def phonetic(text: str) -> str:
     """
     s = fold(text)
     s = _NON_WORD.sub(" ", s)
-    s = s.replace("ll", "y")
+    s = re.sub(r"ll(?=[aeiou])", "y", s)  # cuchiyo/cuchillo; not English "sexually"
     s = re.sub(r"c(?=[ei])", "s", s)
     s = re.sub(r"qu(?=[ei])", "k", s)
     s = s.replace("ch", "\x01")
