@@ -44,6 +44,15 @@ X_ACCESS_SECRET = "test-access-token-secret"
 X_ACCOUNT_ID = "1400000000000000001"
 
 
+def redis_available(url: str = "redis://127.0.0.1:6379/0") -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except Exception:
+        return False
+
+
 # --- fixtures ------------------------------------------------------------------------
 
 

@@ -72,11 +72,3 @@ def serve(channel_env: h.Recorder) -> Iterator:
     for app in started:
         app.stop()
 
-
-def redis_available() -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping())
-    except Exception:
-        return False
