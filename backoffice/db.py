@@ -14,6 +14,7 @@ MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
 
 
 def make_engine(database_url: str) -> Engine:
+    # hide_parameters: database errors end up in logs, and the parameters are residents' words and contacts.
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
@@ -22,12 +23,13 @@ def make_engine(database_url: str) -> Engine:
         engine = create_engine(
             url,
             future=True,
+            hide_parameters=True,
             # Requests are served from a thread pool; a writer waits for another instead of failing.
             connect_args={"check_same_thread": False, "timeout": 30},
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         return engine
-    return create_engine(url, future=True, pool_pre_ping=True)
+    return create_engine(url, future=True, hide_parameters=True, pool_pre_ping=True)
 
 
 def _sqlite_on_connect(dbapi_connection, _record) -> None:

@@ -10,6 +10,7 @@ from typing import List
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backoffice.open311.render import respond
@@ -56,3 +57,10 @@ def install(app: FastAPI) -> None:
         if not request.url.path.startswith(PREFIX):
             return await http_exception_handler(request, exc)
         return error_response(request, exc.status_code, [str(exc.detail)], headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected_error(request: Request, exc: Exception):
+        # Runs in Starlette's outermost middleware; the server still logs the traceback.
+        if not request.url.path.startswith(PREFIX):
+            return PlainTextResponse("Internal Server Error", status_code=500)
+        return error_response(request, 500, ["internal error; please try again later"])

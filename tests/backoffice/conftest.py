@@ -8,26 +8,17 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sys
 import threading
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Iterator, List, Optional
 
 import pytest
+from fastapi.testclient import TestClient
 
-# The repository is not an installed package: make common/, backoffice/ and actions/ importable.
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from fastapi.testclient import TestClient  # noqa: E402
-
-from backoffice.app import create_app  # noqa: E402
-from backoffice_helpers import make_settings  # noqa: E402
-
+from backoffice.app import create_app
+from backoffice_helpers import make_settings
 
 PG_HOST = os.environ.get("TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("TEST_PG_PORT", "5432"))

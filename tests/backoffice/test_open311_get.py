@@ -180,3 +180,21 @@ def test_bad_search_parameters_are_open311_400s(client, query, text, fmt):
         root = ET.fromstring(response.content)
         assert root.findtext("error/code") == "400"
         assert root.findtext("error/description") == text
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_unexpected_failures_are_open311_500s(app, monkeypatch, fmt):
+    from fastapi.testclient import TestClient
+
+    from backoffice import queries
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(queries, "search", broken)
+    response = TestClient(app, raise_server_exceptions=False).get(f"/open311/v2/requests.{fmt}")
+    assert response.status_code == 500
+    if fmt == "json":
+        assert response.json() == [{"code": 500, "description": "internal error; please try again later"}]
+    else:
+        assert ET.fromstring(response.content).findtext("error/code") == "500"
