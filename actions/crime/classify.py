@@ -97,7 +97,9 @@ def _vehicle_is_place(key: str, hits: List[Hit], place_words: FrozenSet[str], ob
 def _cues(text: str) -> Tuple[Dict[str, List[Hit]], Dict[str, List[Hit]], bool]:
     event_m, object_m, place_words, object_after = _matchers()
     key = phonetic(text)
-    events = event_m.labels(key)
+    # Typo tolerance for things (celuar, selular) but not for verbs, where one
+    # letter turns one event into another ("cobraron" / "quebraron").
+    events = event_m.labels(key, fuzzy=False)
     objects = object_m.labels(key)
     vehicle_place = _vehicle_is_place(key, objects.get("vehicle", []), place_words, object_after)
     if vehicle_place:
