@@ -18,6 +18,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 FUZZY_MIN_LEN = 7
 
 _NON_WORD = re.compile(r"[^a-z0-9*~\s]+")
+_NON_WORD_PATTERN = re.compile(r"[^a-z0-9*~|?()\s]+")
 _SPACES = re.compile(r"\s+")
 
 
@@ -28,14 +29,15 @@ def fold(text: str) -> str:
     return plain
 
 
-def phonetic(text: str) -> str:
+def phonetic(text: str, pattern: bool = False) -> str:
     """Rough Spanish sound key: folds the spellings residents confuse.
 
     Applied identically to word lists and messages, so only consistency
-    matters, not linguistic accuracy. '*' and '~' survive for patterns.
+    matters, not linguistic accuracy. With `pattern`, the list syntax
+    characters ( * ~ ( | ) ? ) survive.
     """
     s = fold(text)
-    s = _NON_WORD.sub(" ", s)
+    s = (_NON_WORD_PATTERN if pattern else _NON_WORD).sub(" ", s)
     s = re.sub(r"ll(?=[aeiou])", "y", s)  # cuchiyo/cuchillo; not English "sexually"
     s = re.sub(r"c(?=[ei])", "s", s)
     s = re.sub(r"qu(?=[ei])", "k", s)
@@ -52,23 +54,33 @@ def tokens(text: str) -> List[str]:
     return phonetic(text).split()
 
 
+def _word_regex(word: str) -> str:
+    if word.endswith("*"):
+        return re.escape(word[:-1]) + r"[a-z0-9]*"
+    return re.escape(word)
+
+
 def _token_regex(tok: str) -> str:
+    """One token of a list entry, followed by its trailing space."""
     if tok == "~":
         return r"(?:[a-z0-9]+\s+){0,2}"
-    if tok.endswith("*"):
-        return re.escape(tok[:-1]) + r"[a-z0-9]*"
-    return re.escape(tok)
+    optional = tok.endswith("?")
+    tok = tok.rstrip("?")
+    if tok.startswith("(") and tok.endswith(")"):
+        body = "(?:" + "|".join(_word_regex(w) for w in tok[1:-1].split("|") if w) + ")"
+    else:
+        body = _word_regex(tok)
+    return f"(?:{body}\\s+)?" if optional else f"{body}\\s+"
 
 
 def phrase_regex(phrase: str) -> Optional[str]:
-    toks = phonetic(phrase).split()
+    """Regex for one list entry; see the syntax at the top of crime_types.yml."""
+    toks = phonetic(phrase, pattern=True).split()
     if not toks:
         return None
-    out = ""
-    for i, tok in enumerate(toks):
-        out += _token_regex(tok)
-        if tok != "~" and i < len(toks) - 1:
-            out += r"\s+"
+    out = "".join(_token_regex(tok) for tok in toks)
+    out = out[: -len("\\s+")] if out.endswith("\\s+") else out  # no space needed after the last word
+    # A trailing optional token leaves "(?:...\s+)?"; allow the phrase to end before it.
     return r"(?<![a-z0-9])" + out + r"(?![a-z0-9])"
 
 
@@ -115,8 +127,8 @@ class Matcher:
         return re.compile("|".join(parts)) if parts else None
 
     def _add_fuzzy(self, label: str, item: str) -> None:
-        toks = phonetic(item).split()
-        if len(toks) != 1 or "~" in toks[0]:
+        toks = phonetic(item, pattern=True).split()
+        if len(toks) != 1 or any(c in toks[0] for c in "~()|?"):
             return
         word = toks[0]
         # Only whole words: a typo next to a prefix's end reads as another

@@ -212,17 +212,16 @@ def validate_amount(text: str) -> Amount:
     """'$3,500', '3500 pesos', '20 mil', 'tres mil quinientos' -> Amount."""
     raw = fold_aligned(_require(text))
     currency = "USD" if _USD.search(raw) else "MXN"
-    s = raw
-    if alpha2digit is not None:
-        s = alpha2digit(s, "es")
-        s = alpha2digit(s, "en")
     factors = {"mil": 1000, "k": 1000, "thousand": 1000, "millon": 10**6, "millones": 10**6, "million": 10**6, "millions": 10**6}
 
     def expand(m: re.Match) -> str:
         value = Decimal(m.group(1).replace(",", ".")) * factors[m.group(2)]
         return str(value.normalize().quantize(Decimal(1)) if value == value.to_integral() else value)
 
-    s = _MULTIPLIER.sub(expand, s)
+    s = _MULTIPLIER.sub(expand, raw)  # "2.5 mil" before number words turn "mil" into 1000
+    if alpha2digit is not None:
+        s = alpha2digit(s, "es")
+        s = alpha2digit(s, "en")
     # alpha2digit turns "20 mil" into "20 1000"; join such pairs.
     s = re.sub(r"\b(\d+) (1000|1000000)\b", lambda m: str(int(m.group(1)) * int(m.group(2))), s)
     numbers = _NUMBER.findall(s)
@@ -287,10 +286,14 @@ def validate_year(text: str, now: Optional[dt.datetime] = None) -> int:
     """A vehicle model year: 4 digits, or 2 ('modelo 18'), up to next year."""
     raw = _require(text)
     this_year = _localize(now).year
-    m = re.search(r"\b(19\d{2}|20\d{2})\b", raw) or re.search(r"(?:^|\bmodelo\s+|')(\d{2})\b", raw.strip())
-    if not m:
+    m = re.search(r"\b(19\d{2}|20\d{2})\b", raw)
+    two_digit = re.findall(r"(?<![\d.,])'?(\d{2})(?![\d.,])", raw)
+    if m:
+        year = int(m.group(1))
+    elif len(two_digit) == 1:  # "modelo 18", "es un 18"
+        year = int(two_digit[0])
+    else:
         raise ValidationError("year_invalid")
-    year = int(m.group(1))
     if year < 100:
         year += 2000 if year <= (this_year + 1) % 100 else 1900
     if not 1950 <= year <= this_year + 1:
@@ -734,7 +737,7 @@ def parse_when(
 def _absolute_date(m: re.Match, now: dt.datetime, tzname: str) -> dt.date:
     groups = m.groupdict()
     try:
-        if groups.get("mo") and len(m.group(0).split("-")[0]) == 4:  # ISO 2026-11-03
+        if groups.get("y") and re.match(r"\d{4}-", m.group(0)):  # ISO 2026-11-03
             return dt.date(int(groups["y"]), int(groups["mo"]), int(groups["d"]))
         if groups.get("mo"):
             year = groups.get("y")
