@@ -66,8 +66,13 @@ class _RedactSecrets(logging.Filter):
         return True
 
 
-for _name in ("httpx", "httpcore", "telegram", "telegram.ext"):
+# A filter only sees records of the logger it is on, not of its children: list the emitters.
+for _name in ("httpx", "telegram", "telegram.Bot", "telegram.BaseRequest", "telegram.HTTPXRequest"):
     logging.getLogger(_name).addFilter(_RedactSecrets())
+# python-telegram-bot logs every call's parameters (message text, chat ids) at DEBUG;
+# `rasa run --debug` would print them. Its INFO and above still show.
+if logging.getLogger("telegram").level == logging.NOTSET:
+    logging.getLogger("telegram").setLevel(logging.INFO)
 
 
 # --- signatures ----------------------------------------------------------------------
