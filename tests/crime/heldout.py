@@ -16,7 +16,7 @@ from actions.crime.classify import classify_crime
 from actions.crime.safety import check_safety
 
 HERE = Path(__file__).resolve().parent
-ROUNDS = ("heldout_a", "heldout_b")
+ROUNDS = ("heldout_a", "heldout_b", "heldout_c")
 
 
 @dataclass

@@ -1,10 +1,13 @@
 """Accuracy on held-out phrasings (tests/crime/heldout_*.yml).
 
-Round A was written after the word lists and round B after fixing round A's
-misses; each round's first run was blind (A: types 88.8%, danger recall
-84.4%; B: types 85.0%, danger recall 77.8%). The misses were then fixed with
-general entries, so these thresholds guard against regressions; they do not
-measure unseen phrasings. `.venv/bin/python -m tests.crime.heldout` prints
+Round A was written after the word lists, round B after fixing round A's
+misses, round C after fixing round B's; each round's first run was blind:
+  A: types 88.8%, danger recall 84.4%, false alarms 2.7%
+  B: types 85.0%, danger recall 77.8%, false alarms 1.1%
+  C: types 75.0%, danger recall 90.6%, false alarms 0%
+The misses were then fixed with general entries, so these thresholds guard
+against regressions; they do not measure unseen phrasings, on which a word
+list will miss some danger: the dialogue must also ask outright. `.venv/bin/python -m tests.crime.heldout` prints
 the numbers and any misses.
 """
 from __future__ import annotations
