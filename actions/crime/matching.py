@@ -84,6 +84,25 @@ def phrase_regex(phrase: str) -> Optional[str]:
     return r"(?<![a-z0-9])" + out + r"(?![a-z0-9])"
 
 
+def within_one_edit(a: str, b: str) -> bool:
+    """Damerau-Levenshtein distance <= 1 (one wrong, missing, extra or swapped letter)."""
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    i = 0
+    while i < min(la, lb) and a[i] == b[i]:
+        i += 1
+    if la == lb:
+        if a[i + 1:] == b[i + 1:]:
+            return True
+        return i + 1 < la and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2:] == b[i + 2:]
+    if la > lb:
+        return a[i + 1:] == b[i:]
+    return a[i:] == b[i + 1:]
+
+
 def _deletions(word: str) -> Iterable[str]:
     yield word
     for i in range(len(word)):
@@ -101,7 +120,14 @@ class Hit:
 class Matcher:
     """Compiled word lists: label -> entries (strings or {all: [groups]})."""
 
-    def __init__(self, entries: Mapping[str, Sequence], groups: Mapping[str, Sequence[str]] | None = None):
+    def __init__(
+        self,
+        entries: Mapping[str, Sequence],
+        groups: Mapping[str, Sequence[str]] | None = None,
+        fuzzy_exceptions: Iterable[str] = (),
+    ):
+        # Real words one letter away from a keyword ("ambulante" / "ambulance").
+        self._not_fuzzy = {phonetic(w) for w in fuzzy_exceptions}
         self._regex: Dict[str, re.Pattern] = {}
         self._all_of: Dict[str, List[List[re.Pattern]]] = {}
         # deletion-variant -> (label, keyword), for one-typo matching
@@ -159,11 +185,11 @@ class Matcher:
         hits: List[Hit] = []
         for m in re.finditer(r"[a-z]+", key):
             word = m.group(0)
-            if len(word) < FUZZY_MIN_LEN - 1:
+            if len(word) < FUZZY_MIN_LEN - 1 or word in self._not_fuzzy:
                 continue
             for variant in set(_deletions(word)):
                 for label, keyword in self._fuzzy.get(variant, ()):
-                    if word != keyword and abs(len(word) - len(keyword)) <= 1:
+                    if word != keyword and within_one_edit(word, keyword):
                         hits.append(Hit(label, m.start(), m.end(), f"{word}~{keyword}"))
         return hits
 

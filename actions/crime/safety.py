@@ -50,6 +50,7 @@ def _compiled() -> Tuple[Matcher, Optional[re.Pattern], Tuple[str, ...]]:
     matcher = Matcher(
         {code: both_languages(spec["detect"]) for code, spec in pack["never_online"].items()},
         groups,
+        fuzzy_exceptions=pack.get("fuzzy_exceptions") or [],
     )
     negations = [r for r in (phrase_regex(p) for p in both_languages(pack["not_danger_phrases"])) if r]
     negations.sort(key=len, reverse=True)

@@ -93,3 +93,12 @@ def test_fast_enough_for_every_turn():
         check_safety(text)
     per_call = (time.perf_counter() - start) / len(texts)
     assert per_call < 0.005, f"{per_call * 1000:.2f} ms per message"
+
+
+def test_typo_tolerance_is_one_letter_only():
+    from actions.crime.matching import within_one_edit
+    assert within_one_edit("pistla", "pistola") and within_one_edit("pitsola", "pistola")
+    assert not within_one_edit("bolados", "biolado")  # two edits apart
+    assert check_safety("me secuestarron a mi hermano") is not None  # swapped letters
+    assert check_safety("los carros pasan volados por la calle") is None
+    assert check_safety("me robaron en el puesto ambulante") is None
