@@ -5,15 +5,18 @@ from contextlib import asynccontextmanager
 from typing import Optional
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from backoffice import db
 from backoffice.logging_setup import quiet_http_client_logs
 from backoffice.open311 import errors as open311_errors
 from backoffice.open311.routes import router as open311_router
+from backoffice.screenings import router as screenings_router
+from backoffice.screenings import staff_router as screenings_staff_router
 from backoffice.staff.routes import router as staff_router
-from common.settings import Settings, get_settings
+from common.settings import ROOT, Settings, get_settings
 
 
 def create_app(settings: Optional[Settings] = None) -> FastAPI:
@@ -36,6 +39,14 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     open311_errors.install(app)
     app.include_router(open311_router)
     app.include_router(staff_router)
+    # The web chat page; it talks to Rasa's socket.io channel directly.
+    app.mount("/chat/", StaticFiles(directory=ROOT / "webchat", html=True), name="webchat")
+
+    @app.get("/chat", include_in_schema=False)
+    def chat_page():
+        return RedirectResponse("/chat/")
+    app.include_router(screenings_router)
+    app.include_router(screenings_staff_router)
 
     @app.get("/health", tags=["health"])
     def health():
