@@ -176,7 +176,7 @@ class MessengerInput(WebhookInput):
             if refused:
                 logger.warning("facebook: webhook call without a valid signature refused (%s).", refused)
                 return response.text("invalid signature", status=refused)
-            payload = request.json or {}
+            payload = request.json if isinstance(request.json, dict) else {}
             if payload.get("object") != "page":
                 return response.text("success")
 

@@ -209,6 +209,8 @@ class TelegramBotInput(WebhookInput):
             try:
                 update = Update.de_json(request.json, self.bots.get())
             except Exception:
+                update = None
+            if update is None:
                 return response.text("not an update", status=400)
 
             if not await self.first_time(str(update.update_id)):

@@ -280,7 +280,7 @@ class TwilioSmsInput(WebhookInput):
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             # Parsed here, not with request.form: Sanic drops empty fields, which Twilio signs.
-            form = _FormParams(parse_qs(request.body.decode("utf-8"), keep_blank_values=True))
+            form = _FormParams(parse_qs(request.body.decode("utf-8", errors="replace"), keep_blank_values=True))
             refused = self.is_authentic(request, form)
             if refused:
                 logger.warning("twilio: webhook call without a valid signature refused (%s).", refused)

@@ -193,7 +193,8 @@ class XDirectMessageInput(WebhookInput):
                 logger.warning("twitter: webhook call without a valid signature refused (%s).", refused)
                 return response.text("invalid signature", status=refused)
             messages = []
-            for event_id, sender, text, metadata in self.to_messages(request.json or {}):
+            payload = request.json if isinstance(request.json, dict) else {}
+            for event_id, sender, text, metadata in self.to_messages(payload):
                 if await self.first_time(event_id):
                     messages.append(self.user_message(text, sender, event_id, metadata))
             await self.deliver(on_new_message, messages)

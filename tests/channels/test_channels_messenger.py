@@ -168,3 +168,12 @@ def test_many_or_link_buttons_become_button_templates(messenger, recorder):
     buttons = [b for t in templates for b in t["buttons"]]
     assert [b["payload"] for b in buttons] == [f'/choose{{"n": {i}}}' for i in range(1, 15)]
     assert all(len(b["title"]) <= 20 for b in buttons)
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b"not json"])
+def test_signed_garbage_is_not_a_server_error(messenger, body):
+    answer = httpx.post(
+        messenger.url(PATH), content=body, headers={"X-Hub-Signature-256": h.messenger_signature(h.FB_SECRET, body)}
+    )
+    assert answer.status_code in (200, 400)
+    assert messenger.messages == []

@@ -189,3 +189,20 @@ def test_polling_runner_keeps_the_offset_when_the_webhook_refuses(telegram, reco
     with pytest.raises(RuntimeError, match="HTTP 403"):
         asyncio.run(poll())
     assert telegram.messages == []
+
+
+@pytest.mark.parametrize("body", [b"null", b"[1, 2]", b"not json"])
+def test_garbage_with_the_right_secret_is_a_bad_request(telegram, body):
+    answer = httpx.post(
+        telegram.url(PATH), content=body, headers={"X-Telegram-Bot-Api-Secret-Token": h.TELEGRAM_SECRET}
+    )
+    assert answer.status_code == 400
+    assert telegram.messages == []
+
+
+def test_updates_with_nothing_to_say_are_acknowledged(telegram, recorder):
+    edited = {"update_id": 718294099, "edited_message": h.load_json("telegram_text.json")["message"]}
+    assert post_update(telegram, edited).status_code == 200
+    telegram.settle()
+    assert telegram.messages == []
+    assert recorder.requests == []

@@ -151,3 +151,12 @@ def test_attached_photo_becomes_share_photo_without_the_tco_link(x):
     post_events(x, payload)
     (message,) = x.messages
     assert message.text == '/share_photo{"media_url": "https://ton.twitter.com/i/1.jpg", "caption": "look at this"}'
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b"not json"])
+def test_signed_garbage_is_not_a_server_error(x, body):
+    answer = httpx.post(
+        x.url(PATH), content=body, headers={"x-twitter-webhooks-signature": h.x_signature(h.X_CONSUMER_SECRET, body)}
+    )
+    assert answer.status_code in (200, 400)
+    assert x.messages == []
