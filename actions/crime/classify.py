@@ -19,6 +19,7 @@ from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 from actions.crime import data
 from actions.crime.matching import Hit, Matcher, both_languages, phonetic
 from actions.crime.safety import SafetyResult, check_safety, never_online_result
+from actions.crime.validators import parse_yes_no
 
 # Which type a theft/loss of each kind of object is, most specific first:
 # parts before the vehicle ("los espejos de mi coche"), the vehicle before
@@ -187,8 +188,6 @@ def _option_value(question: str, answer: str) -> Optional[Tuple[str, Optional[st
 
 def resolve_with_answer(previous: Classification, answer: str) -> Classification:
     """Apply the resident's answer to `previous.question`."""
-    from actions.crime.validators import parse_yes_no  # validators imports nothing from here; keep the graph flat
-
     text = f"{previous.text} {answer}".strip()
     safety = check_safety(answer)
     if safety is not None:

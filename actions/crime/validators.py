@@ -11,7 +11,8 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import dateparser
@@ -22,7 +23,7 @@ from stdnum.exceptions import InvalidChecksum, ValidationError as StdnumError
 from stdnum.mx import curp as stdnum_curp
 
 from actions.crime import data
-from actions.crime.matching import Matcher, both_languages, phonetic
+from actions.crime.matching import Matcher, both_languages
 from common import citypack
 from common.settings import get_settings
 
@@ -316,14 +317,19 @@ def validate_place(text: str) -> str:
     return value
 
 
-def validate_alcaldia(text: str) -> str:
-    """One of the city's alcaldías (aliases such as 'GAM' accepted), canonical spelling."""
-    raw = _require(text)
+@lru_cache(maxsize=None)
+def _alcaldia_matcher() -> Matcher:
     city = citypack.city()
     names = {name: [name] for name in city.get("alcaldias", [])}
     for alias, name in (city.get("alcaldia_aliases") or {}).items():
         names.setdefault(name, []).append(alias)
-    found = Matcher(names).labels(raw)
+    return Matcher(names)
+
+
+def validate_alcaldia(text: str) -> str:
+    """One of the city's alcaldías (aliases such as 'GAM' accepted), canonical spelling."""
+    raw = _require(text)
+    found = _alcaldia_matcher().labels(raw)
     if len(found) == 1:
         return next(iter(found))
     if len(found) > 1:  # "Magdalena Contreras" is inside "La Magdalena Contreras": keep the longest mention
@@ -331,17 +337,21 @@ def validate_alcaldia(text: str) -> str:
     raise ValidationError("alcaldia_unknown")
 
 
-def parse_yes_no(text: str) -> Optional[bool]:
-    """True / False / None (unclear or "no sé")."""
-    if not text or not text.strip():
-        return None
+@lru_cache(maxsize=None)
+def _yes_no_matcher() -> Matcher:
     answers = data.pack()["answers"]
-    matcher = Matcher({
+    return Matcher({
         "unsure": both_languages(answers.get("unsure")),
         "yes": both_languages(answers["yes"]),
         "no": both_languages(answers["no"]),
     })
-    hits = matcher.find(text, fuzzy=False)
+
+
+def parse_yes_no(text: str) -> Optional[bool]:
+    """True / False / None (unclear or "no sé")."""
+    if not text or not text.strip():
+        return None
+    hits = _yes_no_matcher().find(text, fuzzy=False)
     if any(h.label == "unsure" for h in hits):
         return None
     hits = [h for h in hits if h.label in ("yes", "no")]
