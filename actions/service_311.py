@@ -66,7 +66,10 @@ def _has_words(text: Optional[str]) -> bool:
 
 
 def _description_from(text: str) -> Optional[str]:
+    """The resident's words as a description, or None when they say nothing about the problem."""
     if _is_payload(text) or not _has_words(text) or len(text) > MAX_DESCRIPTION_CHARS:
+        return None
+    if text.strip().lower().strip("!.¡ ") in YES_WORDS | NO_WORDS:
         return None
     return text
 
@@ -193,6 +196,15 @@ class ValidateServiceRequestForm(FormValidationAction):
         if intent == "deny" or word in NO_WORDS:
             dispatcher.utter_message(response="utter_correction")
             return {"confirm_request": None, "location": None, "alcaldia": None, "latitude": None, "longitude": None}
+        # A new address or alcaldía instead of yes/no is a correction: take it
+        # and show the summary again.
+        text = str(value or "")
+        alcaldia = match_alcaldia(text)
+        if alcaldia and alcaldia != ALCALDIA_UNKNOWN and len(text.split()) <= 4:
+            return {"confirm_request": None, "alcaldia": alcaldia}
+        location = extract_location(text) or (text.strip() if is_usable_location(text) else None)
+        if location:
+            return {"confirm_request": None, "location": location, "alcaldia": alcaldia_in_location(location) or tracker.get_slot("alcaldia")}
         dispatcher.utter_message(response="utter_confirm_hint")
         return {"confirm_request": None}
 

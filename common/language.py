@@ -17,15 +17,15 @@ ENGLISH = "en"
 _ES_WORDS = set(
     """
     a al algo aqui ahi alla ando anda ayer ayuda bache banqueta basura buenas buenos buen
-    calle camion casa coladera colonia como con cual cuando de del desde donde el ella
-    ellos en enfrente entre es esa ese esquina esta estan este esto estoy fuga gracias
+    camion casa coladera como con cual cuando de del desde donde el ella
+    ellos en enfrente entre es esa ese esta estan este esto estoy fuga gracias
     hace hay hola la las le lo los luz mas me mi mis muy nada ni nos nuestra nuestro
     o oiga oye para pero poco por porque pues que quiero quisiera reporte reportar se
     semaforo si sigue sin sobre son su sus tambien tengo tiene toda todo todos tu un una
     uno unos ya yo agua arbol ruido perro gato carro coche vecino vecinos dias semana
     noche tarde manana favor cancelar cancela ayudame puedes haces sirves otra vez
     olvidalo adios chido neta wey orale gueno bueno va cuanto mucho mucha ahorita
-    foco lampara poste tiradero drenaje alcaldia folio estatus denuncia sintomas
+    foco lampara poste tiradero drenaje estatus denuncia sintomas
     fiebre tos robo robaron celular
     """.split()
 )
@@ -60,11 +60,10 @@ def detect_language(text: str) -> Optional[str]:
         return None
     es_score = 0.0
     en_score = 0.0
-    # Marks only Spanish uses.
-    if re.search(r"[¿¡ñÑ]", text):
+    # Marks only Spanish sentences use. Accented letters don't count: English
+    # speakers write place names like "Cuauhtémoc" or "Benito Juárez" too.
+    if re.search(r"[¿¡]", text):
         es_score += 2
-    if re.search(r"[áéíóúÁÉÍÓÚ]", text):
-        es_score += 1
     for word in _WORD.findall(_fold(text)):
         if word in _SHARED:
             continue

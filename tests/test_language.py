@@ -26,3 +26,8 @@ from common.language import detect_language
 )
 def test_detect_language(text, language):
     assert detect_language(text) == language
+
+
+@pytest.mark.parametrize("place", ["Cuauhtémoc", "Benito Juárez", "Álvaro Obregón", "Calle Durango 35, col. Roma Norte"])
+def test_place_names_do_not_switch_the_language(place):
+    assert detect_language(place) is None
