@@ -11,7 +11,7 @@ import json
 import logging
 import re
 import secrets
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Set
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 
@@ -105,11 +105,17 @@ def location_message(latitude: float, longitude: float) -> str:
     return intent_message(SHARE_LOCATION_INTENT, {"latitude": latitude, "longitude": longitude})
 
 
-def photo_message(media_url: str, caption: Optional[str] = None) -> str:
-    entities: Dict[str, Any] = {"media_url": media_url}
+def photo_message(media_url: str, caption: Optional[str] = None) -> Tuple[str, Dict[str, Any]]:
+    """The message for a photo, and the metadata that carries its caption.
+
+    The caption is not an entity: Rasa drops entities the domain does not list,
+    with a warning that quotes the whole message (the resident's words) in the log.
+    Actions read it from the user event's metadata.
+    """
+    metadata: Dict[str, Any] = {"media_url": media_url}
     if caption and caption.strip():
-        entities["caption"] = caption.strip()
-    return intent_message(SHARE_PHOTO_INTENT, entities)
+        metadata["caption"] = caption.strip()
+    return intent_message(SHARE_PHOTO_INTENT, {"media_url": media_url}), metadata
 
 
 def typed_text(text: Optional[str]) -> str:

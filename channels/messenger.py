@@ -8,7 +8,7 @@ Inbound: GET is the subscription handshake (hub.mode, hub.verify_token,
 hub.challenge); POST carries `messaging` events. What residents send becomes:
 - text -> the text; a quick reply or a postback -> its payload;
 - a location attachment -> /share_location{"latitude": .., "longitude": ..};
-- an image attachment -> /share_photo{"media_url": <attachment URL>, "caption": <text>};
+- an image attachment -> /share_photo{"media_url": <attachment URL>}, its text in metadata["caption"];
 echoes of the page's own messages, deliveries and reads are ignored.
 """
 from __future__ import annotations
@@ -150,7 +150,7 @@ class MessengerInput(WebhookInput):
                 coordinates = payload["coordinates"]
                 return mid, location_message(coordinates["lat"], coordinates["long"]), {}
             if kind == "image" and payload.get("url") and not payload.get("sticker_id"):
-                return mid, photo_message(payload["url"], message.get("text")), {}
+                return (mid, *photo_message(payload["url"], message.get("text")))
         text = typed_text(message.get("text"))
         return mid, (text or None), {}
 

@@ -11,9 +11,9 @@ What residents send becomes:
 - text -> the text;
 - an inline button press -> its payload (the press is acknowledged with answerCallbackQuery);
 - a shared location (or venue) -> /share_location{"latitude": .., "longitude": ..};
-- a photo (or an image sent as a file) -> /share_photo{"media_url": "telegram-file:<file_id>",
-  "caption": ..}, the largest size; the file id is kept rather than a download URL,
-  because that URL carries the bot token.
+- a photo (or an image sent as a file) -> /share_photo{"media_url": "telegram-file:<file_id>"}
+  of the largest size, the caption in metadata["caption"] and the size in metadata["photo"];
+  the file id is kept rather than a download URL, because that URL carries the bot token.
 """
 from __future__ import annotations
 
@@ -185,11 +185,13 @@ class TelegramBotInput(WebhookInput):
                 "width": largest.width,
                 "height": largest.height,
             }
-            return sender, photo_message(MEDIA_SCHEME + largest.file_id, message.caption), metadata
+            text, photo = photo_message(MEDIA_SCHEME + largest.file_id, message.caption)
+            return sender, text, {**metadata, **photo}
         document = message.document
         if document is not None and (document.mime_type or "").startswith("image/"):
             metadata["photo"] = {"file_id": document.file_id, "file_unique_id": document.file_unique_id}
-            return sender, photo_message(MEDIA_SCHEME + document.file_id, message.caption), metadata
+            text, photo = photo_message(MEDIA_SCHEME + document.file_id, message.caption)
+            return sender, text, {**metadata, **photo}
         text = typed_text(message.text)
         return sender, (text or None), metadata
 

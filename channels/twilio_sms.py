@@ -259,7 +259,8 @@ class TwilioSmsInput(WebhookInput):
         if latitude and longitude:
             return location_message(float(latitude), float(longitude)), metadata
         if int(field("NumMedia") or 0) > 0 and field("MediaContentType0").startswith("image/"):
-            return photo_message(field("MediaUrl0"), body), {"media_content_type": field("MediaContentType0")}
+            text, photo = photo_message(field("MediaUrl0"), body)
+            return text, {**photo, "media_content_type": field("MediaContentType0")}
         selected = await self._selected_option(phone, body)
         # Options answer one question only: whatever the resident sends next consumes them.
         await self.store.delete(_options_key(phone))

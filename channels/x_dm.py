@@ -6,7 +6,7 @@ POSTs carry `direct_message_events`, signed the same way over the raw body in
 `x-twitter-webhooks-signature`. The account's own DMs (sender == for_user_id
 or X_ACCOUNT_ID) are echoes and are ignored. What residents send becomes:
 - text -> the text; a quick reply option -> its metadata (the payload);
-- an attached photo -> /share_photo{"media_url": .., "caption": ..}.
+- an attached photo -> /share_photo{"media_url": ..}, its text in metadata["caption"].
 
 Outbound: POST {X_API_BASE}/1.1/direct_messages/events/new.json, JSON body,
 signed with OAuth 1.0a (HMAC-SHA1) with the app's and the account's keys.
@@ -163,7 +163,7 @@ class XDirectMessageInput(WebhookInput):
             elif media.get("type") == "photo" and media.get("media_url_https"):
                 # The text ends with the media's t.co link; the rest is the caption.
                 caption = (data.get("text") or "").replace(media.get("url") or "\0", "").strip()
-                text, metadata = photo_message(media["media_url_https"], caption), {}
+                text, metadata = photo_message(media["media_url_https"], caption)
             else:
                 text, metadata = typed_text(data.get("text")), {}
             if text:

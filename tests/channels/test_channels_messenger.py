@@ -116,11 +116,13 @@ def test_image_attachment_becomes_share_photo(messenger):
     payload = h.load_json("messenger_location.json")
     payload["entry"][0]["messaging"][0]["message"] = {
         "mid": "m_photo1",
+        "text": "así está",
         "attachments": [{"type": "image", "payload": {"url": "https://scontent.example/bache.jpg"}}],
     }
     post_event(messenger, payload)
     (message,) = messenger.messages
     assert message.text == '/share_photo{"media_url": "https://scontent.example/bache.jpg"}'
+    assert message.metadata["caption"] == "así está"
 
 
 def test_echoes_deliveries_and_reads_are_ignored(messenger, recorder):

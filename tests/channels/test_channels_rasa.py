@@ -2,6 +2,7 @@
 chosen by `output_channel=latest` for proactive messages (status updates)."""
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import httpx
@@ -94,3 +95,27 @@ RECIPIENT_AND_TEXT = {
         r.json()["event"]["message_create"]["message_data"]["text"],
     ),
 }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '/share_location{"latitude": 19.37152, "longitude": -99.17843}',
+        '/share_photo{"media_url": "telegram-file:AgACAgEAAxkBAAIBQ2large"}',
+    ],
+)
+def test_location_and_photo_messages_fit_the_projects_domain(text, recwarn):
+    """Rasa drops entities the domain does not declare (and logs the whole message
+    while doing so): every entity the connectors send must be in domain.yml."""
+    from channels.base import location_message, photo_message
+    from rasa.nlu.classifiers.regex_message_handler import RegexMessageHandler
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.nlu.training_data.message import Message
+
+    assert text in (location_message(19.37152, -99.17843), photo_message("telegram-file:AgACAgEAAxkBAAIBQ2large")[0])
+    domain = Domain.load(str(CREDENTIALS.with_name("domain.yml")))
+    (parsed,) = RegexMessageHandler().process([Message(data={"text": text})], domain)
+    sent = json.loads(text[text.index("{"):])
+    assert parsed.get("intent")["name"] in domain.intents
+    assert {e["entity"]: e["value"] for e in parsed.get("entities", [])} == sent
+    assert not [w for w in recwarn if "Failed to parse arguments" in str(w.message)]

@@ -213,7 +213,9 @@ def test_photo_mms_becomes_share_photo(sms):
     )
     assert post_sms(sms, pairs, signed_url=PUBLIC_URL).status_code == 200
     sms.settle()
-    assert sms.messages[0].text == (
-        '/share_photo{"media_url": "https://api.twilio.com/2010-04-01/Accounts/AC0/Messages/MM1/Media/ME1", '
-        '"caption": "así está la coladera"}'
+    (message,) = sms.messages
+    assert message.text == (
+        '/share_photo{"media_url": "https://api.twilio.com/2010-04-01/Accounts/AC0/Messages/MM1/Media/ME1"}'
     )
+    assert message.metadata["caption"] == "así está la coladera"
+    assert message.metadata["media_content_type"] == "image/jpeg"

@@ -150,7 +150,8 @@ def test_attached_photo_becomes_share_photo_without_the_tco_link(x):
     }
     post_events(x, payload)
     (message,) = x.messages
-    assert message.text == '/share_photo{"media_url": "https://ton.twitter.com/i/1.jpg", "caption": "look at this"}'
+    assert message.text == '/share_photo{"media_url": "https://ton.twitter.com/i/1.jpg"}'
+    assert message.metadata["caption"] == "look at this"
 
 
 @pytest.mark.parametrize("body", [b"[1, 2]", b"not json"])
