@@ -14,6 +14,9 @@ import secrets
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from channels.dedupe import Deduplicator, TTLStore, make_store
 from common.settings import Settings, get_settings
@@ -142,8 +145,29 @@ class WebhookInput(InputChannel):
         self.ack_seconds = settings.channel_ack_seconds
         self._tasks: Set["asyncio.Task[None]"] = set()
 
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "WebhookInput":
+        # Secrets come from the environment (common/settings.py); keys written in
+        # the channel's credentials.yml section override them.
+        given = {k: v for k, v in (credentials or {}).items() if v not in (None, "")}
+        return cls(**given)
+
     def url_prefix(self) -> str:
         return self.name()
+
+    def new_blueprint(self, name: str) -> Blueprint:
+        """A blueprint with the health route and, at shutdown, a wait for running dialogue tasks."""
+        hook = Blueprint(name, __name__)
+
+        @hook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @hook.listener("before_server_stop")
+        async def finish(*_: Any) -> None:
+            await self.drain(timeout=10)
+
+        return hook
 
     async def first_time(self, message_id: Optional[str]) -> bool:
         if not message_id:

@@ -93,11 +93,6 @@ class MessengerInput(WebhookInput):
     def name(cls) -> str:
         return CHANNEL
 
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "MessengerInput":
-        given = {k: v for k, v in (credentials or {}).items() if v not in (None, "")}
-        return cls(**given)
-
     def __init__(
         self,
         verify_token: Optional[str] = None,
@@ -155,11 +150,7 @@ class MessengerInput(WebhookInput):
         return mid, (text or None), {}
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        hook = Blueprint("cdmx_messenger", __name__)
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        hook = self.new_blueprint("cdmx_messenger")
 
         @hook.route("/webhook", methods=["GET"])
         async def verify(request: Request) -> HTTPResponse:
@@ -191,9 +182,5 @@ class MessengerInput(WebhookInput):
                         messages.append(self.user_message(text, sender, mid, metadata))
             await self.deliver(on_new_message, messages)
             return response.text("success")
-
-        @hook.listener("before_server_stop")
-        async def finish(*_: Any) -> None:
-            await self.drain(timeout=10)
 
         return hook

@@ -124,11 +124,6 @@ class TelegramBotInput(WebhookInput):
     def name(cls) -> str:
         return CHANNEL
 
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "TelegramBotInput":
-        given = {k: v for k, v in (credentials or {}).items() if v not in (None, "")}
-        return cls(**given)
-
     def __init__(
         self,
         access_token: Optional[str] = None,
@@ -196,11 +191,7 @@ class TelegramBotInput(WebhookInput):
         return sender, (text or None), metadata
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        hook = Blueprint("cdmx_telegram", __name__)
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        hook = self.new_blueprint("cdmx_telegram")
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
@@ -233,9 +224,5 @@ class TelegramBotInput(WebhookInput):
                 messages.append(self.user_message(text, sender, message_id, metadata))
             await self.deliver(on_new_message, messages, before=before)
             return response.json({"ok": True})
-
-        @hook.listener("before_server_stop")
-        async def finish(*_: Any) -> None:
-            await self.drain(timeout=10)
 
         return hook

@@ -181,12 +181,6 @@ class TwilioSmsInput(WebhookInput):
     def name(cls) -> str:
         return CHANNEL
 
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "TwilioSmsInput":
-        # Secrets come from the environment (common/settings.py); credentials.yml may override.
-        given = {k: v for k, v in (credentials or {}).items() if v not in (None, "")}
-        return cls(**given)
-
     def __init__(
         self,
         account_sid: Optional[str] = None,
@@ -272,11 +266,7 @@ class TwilioSmsInput(WebhookInput):
         return (text or None), metadata
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        hook = Blueprint("cdmx_twilio_sms", __name__)
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        hook = self.new_blueprint("cdmx_twilio_sms")
 
         @hook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
@@ -315,9 +305,5 @@ class TwilioSmsInput(WebhookInput):
                 metadata["to"] = (form.get("To") or [""])[0]
                 await self.deliver(on_new_message, [self.user_message(text, phone, message_id, metadata)])
             return _twiml()
-
-        @hook.listener("before_server_stop")
-        async def finish(*_: Any) -> None:
-            await self.drain(timeout=10)
 
         return hook

@@ -103,11 +103,6 @@ class XDirectMessageInput(WebhookInput):
     def name(cls) -> str:
         return CHANNEL
 
-    @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "XDirectMessageInput":
-        given = {k: v for k, v in (credentials or {}).items() if v not in (None, "")}
-        return cls(**given)
-
     def __init__(
         self,
         consumer_key: Optional[str] = None,
@@ -171,11 +166,7 @@ class XDirectMessageInput(WebhookInput):
         return out
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        hook = Blueprint("cdmx_x_dm", __name__)
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        hook = self.new_blueprint("cdmx_x_dm")
 
         @hook.route("/webhook", methods=["GET"])
         async def crc(request: Request) -> HTTPResponse:
@@ -199,9 +190,5 @@ class XDirectMessageInput(WebhookInput):
                     messages.append(self.user_message(text, sender, event_id, metadata))
             await self.deliver(on_new_message, messages)
             return response.json({"ok": True})
-
-        @hook.listener("before_server_stop")
-        async def finish(*_: Any) -> None:
-            await self.drain(timeout=10)
 
         return hook

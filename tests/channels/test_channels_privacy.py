@@ -6,7 +6,6 @@ import logging
 from urllib.parse import urlencode
 
 import httpx
-import pytest
 
 import channel_harness as h
 from channels.base import pseudonym

@@ -3,7 +3,6 @@ through python-telegram-bot against the recorder, and the polling runner."""
 from __future__ import annotations
 
 import copy
-import json
 
 import httpx
 import pytest
