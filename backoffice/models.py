@@ -5,12 +5,14 @@ that the two agree.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import List, Optional
+from datetime import date, datetime, timezone
+from typing import Any, Dict, List, Optional
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -159,3 +161,30 @@ class OutboundNotification(Base):
 
     request: Mapped[ServiceRequest] = relationship("ServiceRequest", back_populates="notifications")
     status_change: Mapped[StatusChange] = relationship("StatusChange")
+
+
+class Screening(Base):
+    """A completed COVID-19 screening (backoffice/screenings.py).
+
+    Never a name, phone number, conversation id or exact age: only what the
+    health authority's daily counts need (common/screening.py).
+    """
+
+    __tablename__ = "screenings"
+    __table_args__ = (Index("ix_screenings_day_level", "day", "level"),)
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    level: Mapped[str] = Column(String(32), nullable=False)
+    protocol_version: Mapped[str] = Column(String(64), nullable=False)
+    age_band: Mapped[Optional[str]] = Column(String(10))
+    alcaldia: Mapped[Optional[str]] = Column(String(100))
+    channel: Mapped[Optional[str]] = Column(String(50))
+    # Question id -> option code(s) or yes/no; never the resident's words.
+    answers: Mapped[Dict[str, Any]] = Column(JSON, nullable=False)
+    started_at: Mapped[Optional[datetime]] = Column(UTCDateTime)
+    completed_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+    received_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+    # The city's calendar day of completed_at (settings.timezone), what daily counts group by.
+    day: Mapped[date] = Column(Date, nullable=False)
+    # Unique: a retried store of the same screening never makes a second row.
+    idempotency_key: Mapped[Optional[str]] = Column(String(255), unique=True)

@@ -11,7 +11,7 @@ from backoffice.app import create_app
 from backoffice.models import Base
 from backoffice_helpers import make_settings
 
-APP_TABLES = {"service_requests", "status_changes", "outbound_notifications"}
+APP_TABLES = {"service_requests", "status_changes", "outbound_notifications", "screenings"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
