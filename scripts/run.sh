@@ -3,6 +3,8 @@
 # (and the development identity provider when it is set up). Ctrl-C stops all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Rasa would otherwise report usage and errors to its servers.
+export RASA_TELEMETRY_ENABLED=false
 
 scripts/setup.sh
 MODEL=$(scripts/train.sh | tail -1)

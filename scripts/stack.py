@@ -88,6 +88,7 @@ class Stack:
                 "PYTHONPATH": str(ROOT),
                 "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
                 "TF_CPP_MIN_LOG_LEVEL": "3",
+                "RASA_TELEMETRY_ENABLED": "false",
             }
         )
         env.update(self.extra_env)

@@ -4,6 +4,8 @@
 # Extra arguments go to pytest, e.g. `make test ARGS="-k places"`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Rasa would otherwise report usage and errors to its servers.
+export RASA_TELEMETRY_ENABLED=false
 
 scripts/setup.sh
 export CITY_ASSISTANT_MODEL

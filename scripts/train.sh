@@ -4,6 +4,8 @@
 # Prints the model path on the last line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Rasa would otherwise report usage and errors to its servers.
+export RASA_TELEMETRY_ENABLED=false
 
 fingerprint=$(
   { cat config.yml domain.yml; find data components -type f \( -name '*.yml' -o -name '*.py' \) | sort | xargs cat; } \
