@@ -1,8 +1,9 @@
 """The action server's one client for the back office.
 
 Only this module knows the back office's URLs and the shape of its API
-(Open311 GeoReport v2 plus a few non-standard fields). Actions get small
-dataclasses back and one exception to handle: BackOfficeUnavailable, for
+(Open311 GeoReport v2 plus a few non-standard fields, and the COVID-19
+screenings API). Actions get small dataclasses back and one exception to
+handle: BackOfficeUnavailable, for
 "tell the resident to try again later" (connection errors, timeouts, 5xx).
 """
 from __future__ import annotations
@@ -50,6 +51,14 @@ class FiledRequest:
 
 
 @dataclass(frozen=True)
+class StoredScreening:
+    id: int
+    level: str
+    # True when the back office already had this screening (a retry with the same key).
+    replayed: bool
+
+
+@dataclass(frozen=True)
 class ServiceRequestInfo:
     folio: str
     service_code: str
@@ -79,9 +88,11 @@ async def _send(settings: Settings, method: str, url: str, **kwargs: Any) -> htt
 
 
 def _error_description(response: httpx.Response) -> str:
-    # Open311 errors are a list of {code, description}.
+    # Open311 errors are a list of {code, description}; the other APIs answer {"detail": ...}.
     try:
         errors = response.json()
+        if isinstance(errors, dict):
+            return str(errors.get("detail"))
         return "; ".join(str(e.get("description")) for e in errors)
     except Exception:  # noqa: BLE001 - any body that is not the spec's error list
         return response.reason_phrase or "rejected"
@@ -188,3 +199,51 @@ async def get_service_request(
         )
     except (IndexError, KeyError, TypeError, ValueError) as exc:
         raise BackOfficeUnavailable("unexpected answer to GET requests") from exc
+
+
+async def record_screening(
+    level: str,
+    protocol_version: str,
+    *,
+    answers: Dict[str, Any],
+    age_band: Optional[str] = None,
+    alcaldia: Optional[str] = None,
+    channel: Optional[str] = None,
+    started_at: Optional[datetime] = None,
+    completed_at: Optional[datetime] = None,
+    idempotency_key: Optional[str] = None,
+    settings: Optional[Settings] = None,
+) -> StoredScreening:
+    """Store a completed COVID-19 screening. Never pass a name, phone, conversation id or
+    exact age: the back office refuses them. Pass the same idempotency_key when retrying
+    the same screening: the back office then answers with the one it already stored."""
+    settings = settings or get_settings()
+    payload: Dict[str, Any] = {
+        "api_key": settings.backoffice_api_key,
+        "level": level,
+        "protocol_version": protocol_version,
+        "answers": answers,
+        "age_band": age_band,
+        "alcaldia": alcaldia,
+        "channel": channel,
+        "started_at": started_at.isoformat() if started_at else None,
+        "completed_at": completed_at.isoformat() if completed_at else None,
+    }
+    body = {name: value for name, value in payload.items() if value is not None}
+    key = idempotency_key or str(uuid.uuid4())
+    response = await _send(
+        settings,
+        "POST",
+        f"{settings.backoffice_url.rstrip('/')}/api/v1/screenings",
+        json=body,
+        headers={"Idempotency-Key": key},
+    )
+    if response.status_code >= 400:
+        raise BackOfficeRejected(response.status_code, _error_description(response))
+    item = _json(response)
+    try:
+        stored = StoredScreening(id=int(item["id"]), level=item["level"], replayed=response.status_code == 200)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BackOfficeUnavailable("unexpected answer to POST screenings") from exc
+    logger.info("stored screening id=%s level=%s", stored.id, stored.level)
+    return stored
