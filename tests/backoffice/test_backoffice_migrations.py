@@ -1,10 +1,13 @@
 """Migrations: an empty database is brought to head and back to base, and head matches the models."""
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import create_engine, inspect
 
 from backoffice import db
 from backoffice.app import create_app
@@ -59,3 +62,24 @@ def test_app_start_migrates_an_empty_database(empty_database_url):
         create_app(make_settings(empty_database_url)).state.engine.dispose()
     finally:
         app.state.engine.dispose()
+
+
+def test_replicas_migrating_together_on_postgresql(postgres):
+    url = postgres.create_database()
+    # lock_timeout: a broken lock fails here in seconds instead of hanging the suite.
+    engines = [
+        create_engine(url, future=True, connect_args={"options": "-c lock_timeout=20s"}) for _ in range(3)
+    ]
+    together = threading.Barrier(len(engines), timeout=30)
+
+    def start(engine):
+        together.wait()
+        db.upgrade(engine)
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(engines)) as pool:
+            list(pool.map(start, engines))  # re-raises any replica's failure
+        assert tables(engines[0]) == APP_TABLES | {"alembic_version"}
+    finally:
+        for engine in engines:
+            engine.dispose()
