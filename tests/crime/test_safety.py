@@ -1,7 +1,6 @@
 """The safety check: danger and never-online situations, and ordinary theft that must pass."""
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -83,16 +82,6 @@ def test_several_categories_are_reported_most_urgent_first():
     assert result.categories[0] == "weapons"
     assert {"weapons", "injuries", "violence"} <= set(result.categories)
     assert len(result.instructions("es")) == len(result.categories)
-
-
-def test_fast_enough_for_every_turn():
-    texts = ["me robaron el celular en el metro Pino Suárez ayer como a las 7 de la noche"] * 500
-    check_safety(texts[0])  # compile once
-    start = time.perf_counter()
-    for text in texts:
-        check_safety(text)
-    per_call = (time.perf_counter() - start) / len(texts)
-    assert per_call < 0.005, f"{per_call * 1000:.2f} ms per message"
 
 
 def test_typo_tolerance_is_one_letter_only():
