@@ -114,7 +114,9 @@ def _post_to_rasa(
     settings: Settings, conversation_id: str, folio: str, change: StatusChange
 ) -> Optional[str]:
     """Send the external event; returns None on success, else a short error without personal data."""
-    url = f"{settings.rasa_url.rstrip('/')}/conversations/{quote(conversation_id, safe='')}/trigger_intent"
+    # Sanic 21.12 does not decode %2B in paths: SMS ids like +5255... must keep their '+'
+    # (and WhatsApp ids their ':') or Rasa addresses a new, empty conversation.
+    url = f"{settings.rasa_url.rstrip('/')}/conversations/{quote(conversation_id, safe='+:')}/trigger_intent"
     body = {
         "name": INTENT,
         "entities": {"folio": folio, "status": change.status, "note": change.note},
