@@ -127,3 +127,23 @@ class Settings:
 def get_settings() -> Settings:
     """Read the environment now (tests change it between cases)."""
     return Settings()
+
+
+if __name__ == "__main__":
+    # `python -m common.settings --shell` prints the settings the run script
+    # needs as shell assignments, so bash and Python agree on one source.
+    import shlex
+    import sys
+
+    if "--shell" in sys.argv:
+        s = get_settings()
+        values = {
+            "RASA_PORT": s.rasa_port,
+            "ACTIONS_PORT": s.actions_port,
+            "BACKOFFICE_PORT": s.backoffice_port,
+            "IDP_PORT": s.idp_port,
+            "BACKOFFICE_URL": s.backoffice_url,
+            "RASA_TOKEN": s.rasa_token,
+        }
+        for key, value in values.items():
+            print(f"{key}={shlex.quote(str(value))}")
