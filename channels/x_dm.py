@@ -6,6 +6,7 @@ POSTs carry `direct_message_events`, signed the same way over the raw body in
 `x-twitter-webhooks-signature`. The account's own DMs (sender == for_user_id
 or X_ACCOUNT_ID) are echoes and are ignored. What residents send becomes:
 - text -> the text; a quick reply option -> its metadata (the payload);
+- a location attachment with shared coordinates -> /share_location{"latitude": .., "longitude": ..};
 - an attached photo -> /share_photo{"media_url": ..}, its text in metadata["caption"].
 
 Outbound: POST {X_API_BASE}/1.1/direct_messages/events/new.json, JSON body,
@@ -28,6 +29,7 @@ from channels.base import (
     RenderingOutput,
     WebhookInput,
     hmac_sha256_base64,
+    location_message,
     photo_message,
     pseudonym,
     same_secret,
@@ -42,6 +44,20 @@ logger = logging.getLogger(__name__)
 CHANNEL = "twitter"
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 SEND_PATH = "/1.1/direct_messages/events/new.json"
+
+
+def _shared_point(attachment: Dict[str, Any]) -> Optional[Tuple[float, float]]:
+    """(latitude, longitude) of a location attachment with shared coordinates. The
+    coordinates are a GeoJSON Point, longitude first; a shared place (an id only) has none."""
+    if attachment.get("type") != "location":
+        return None
+    location = attachment.get("location") or {}
+    point = ((location.get("shared_coordinate") or {}).get("coordinates") or {}).get("coordinates")
+    try:
+        longitude, latitude = float(point[0]), float(point[1])
+    except (TypeError, ValueError, IndexError):
+        return None
+    return latitude, longitude
 
 
 def crc_response_token(consumer_secret: str, crc_token: str) -> str:
@@ -152,9 +168,13 @@ class XDirectMessageInput(WebhookInput):
                 continue  # our own outgoing DM, echoed back
             data = create.get("message_data") or {}
             quick_reply = data.get("quick_reply_response") or {}
-            media = (data.get("attachment") or {}).get("media") or {}
+            attachment = data.get("attachment") or {}
+            media = attachment.get("media") or {}
+            point = _shared_point(attachment)
             if quick_reply.get("metadata"):
                 text, metadata = quick_reply["metadata"], {"quick_reply": True}
+            elif point is not None:
+                text, metadata = location_message(*point), {}
             elif media.get("type") == "photo" and media.get("media_url_https"):
                 # The text ends with the media's t.co link; the rest is the caption.
                 caption = (data.get("text") or "").replace(media.get("url") or "\0", "").strip()

@@ -154,6 +154,28 @@ def test_attached_photo_becomes_share_photo_without_the_tco_link(x):
     assert message.metadata["caption"] == "look at this"
 
 
+@pytest.mark.parametrize(
+    "location, expected",
+    [
+        # GeoJSON order: longitude first.
+        (
+            {"type": "shared_coordinate", "shared_coordinate": {"coordinates": {"type": "Point", "coordinates": [-99.16542, 19.41203]}}},
+            '/share_location{"latitude": 19.41203, "longitude": -99.16542}',
+        ),
+        # A shared place is an id without coordinates: the text goes through NLU.
+        ({"type": "shared_place", "shared_place": {"place": {"id": "25530ba03b7d90c6"}}}, "Aquí estoy"),
+    ],
+)
+def test_location_attachment_with_coordinates_becomes_share_location(x, location, expected):
+    payload = h.load_json("x_dm_event.json")
+    data = payload["direct_message_events"][0]["message_create"]["message_data"]
+    data["text"] = "Aquí estoy"
+    data["attachment"] = {"type": "location", "location": location}
+    post_events(x, payload)
+    (message,) = x.messages
+    assert message.text == expected
+
+
 @pytest.mark.parametrize("body", [b"[1, 2]", b"not json"])
 def test_signed_garbage_is_not_a_server_error(x, body):
     answer = httpx.post(
