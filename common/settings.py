@@ -26,6 +26,10 @@ def _env_float(name: str, default: float) -> float:
     return float(_env(name, str(default)))
 
 
+def _env_bool(name: str, default: bool) -> bool:
+    return _env(name, "1" if default else "0").strip().lower() in ("1", "true", "yes", "on")
+
+
 @dataclass(frozen=True)
 class Settings:
     # Ports of the four local processes (architecture.md).
@@ -118,6 +122,35 @@ class Settings:
     oidc_curp_claim: str = field(default_factory=lambda: _env("OIDC_CURP_CLAIM", "curp"))
     # Seconds to wait for the provider (discovery, keys, token endpoint).
     oidc_timeout: float = field(default_factory=lambda: _env_float("OIDC_TIMEOUT", 5.0))
+
+    # Signing residents in from the chat and two-factor codes (backoffice/identity/).
+    # Base of the links residents open (sign-in links); the back office's own URL by default.
+    backoffice_public_url: str = field(
+        default_factory=lambda: _env(
+            "BACKOFFICE_PUBLIC_URL",
+            _env("BACKOFFICE_URL", f"http://127.0.0.1:{_env_int('BACKOFFICE_PORT', 8080)}"),
+        )
+    )
+    # Seconds a sign-in link stays valid (and then the sign-in it starts).
+    sign_in_link_ttl: int = field(default_factory=lambda: _env_int("SIGN_IN_LINK_TTL", 600))
+    # Seconds a conversation stays linked to the verified person after signing in.
+    identity_session_ttl: int = field(default_factory=lambda: _env_int("IDENTITY_SESSION_TTL", 8 * 3600))
+    # Key of the HMAC that one-time codes are stored as. **Change it in production.**
+    identity_secret: str = field(default_factory=lambda: _env("IDENTITY_SECRET", "dev-identity-secret"))
+    # How often one resident may ask for a one-time code (limits' notation, ';' between limits).
+    verification_code_rate: str = field(
+        default_factory=lambda: _env("VERIFICATION_CODE_RATE", "3 per 10 minutes; 10 per day")
+    )
+    # Development: SMS and e-mail (one-time codes) go to an outbox shown at
+    # /dev/outbox instead of being sent. Turn off in production.
+    dev_outbox: bool = field(default_factory=lambda: _env_bool("DEV_OUTBOX", True))
+    # E-mail (one-time codes to residents without a verified phone). Empty host: no e-mail.
+    smtp_host: str = field(default_factory=lambda: _env("SMTP_HOST", ""))
+    smtp_port: int = field(default_factory=lambda: _env_int("SMTP_PORT", 587))
+    smtp_user: str = field(default_factory=lambda: _env("SMTP_USER", ""))
+    smtp_password: str = field(default_factory=lambda: _env("SMTP_PASSWORD", ""))
+    smtp_from: str = field(default_factory=lambda: _env("SMTP_FROM", "no-reply@localhost"))
+    smtp_starttls: bool = field(default_factory=lambda: _env_bool("SMTP_STARTTLS", True))
 
     @property
     def city_pack_dir(self) -> Path:
