@@ -101,6 +101,9 @@ class ServiceRequest(Base):
     last_name: Mapped[Optional[str]] = Column(String(100))
     channel: Mapped[Optional[str]] = Column(String(50))
     conversation_id: Mapped[Optional[str]] = Column(String(255))
+    # The identity provider's subject when filed from a signed-in conversation
+    # (backoffice/identity/): "my requests" lists by it. Staff-only, like the contact.
+    verified_subject: Mapped[Optional[str]] = Column(String(255), index=True)
 
     # Unique: concurrent retries with one key cannot create two requests.
     idempotency_key: Mapped[Optional[str]] = Column(String(255), unique=True)
@@ -188,3 +191,84 @@ class Screening(Base):
     day: Mapped[date] = Column(Date, nullable=False)
     # Unique: a retried store of the same screening never makes a second row.
     idempotency_key: Mapped[Optional[str]] = Column(String(255), unique=True)
+
+
+# --- Identity (backoffice/identity/, identity.md) ---------------------------------
+
+
+class SignIn(Base):
+    """One sign-in link sent to a conversation, and the OIDC authorization it starts.
+
+    Only hashes of the link token, the ``state`` and the browser cookie are
+    kept; the nonce and PKCE verifier live here from the moment the link is
+    followed until the callback uses them, then they are erased.
+    """
+
+    __tablename__ = "identity_sign_ins"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    link_hash: Mapped[str] = Column(String(64), nullable=False, unique=True)
+    channel: Mapped[Optional[str]] = Column(String(50))
+    conversation_id: Mapped[str] = Column(String(255), nullable=False, index=True)
+    language: Mapped[str] = Column(String(5), nullable=False, default="es")
+    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+    expires_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+    # Set when the resident opens the link (it works once).
+    followed_at: Mapped[Optional[datetime]] = Column(UTCDateTime)
+    state_hash: Mapped[Optional[str]] = Column(String(64), unique=True)
+    browser_hash: Mapped[Optional[str]] = Column(String(64))
+    nonce: Mapped[Optional[str]] = Column(String(128))
+    code_verifier: Mapped[Optional[str]] = Column(String(128))
+    # Set when the sign-in ends, with how: linked, or the reason it did not.
+    completed_at: Mapped[Optional[datetime]] = Column(UTCDateTime)
+    outcome: Mapped[Optional[str]] = Column(String(40))
+
+
+class IdentityLink(Base):
+    """A conversation linked to the person the identity provider verified."""
+
+    __tablename__ = "identity_links"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = Column(String(255), nullable=False, unique=True)
+    channel: Mapped[Optional[str]] = Column(String(50))
+    issuer: Mapped[str] = Column(String(500), nullable=False)
+    subject: Mapped[str] = Column(String(255), nullable=False, index=True)
+    name: Mapped[Optional[str]] = Column(String(300))
+    curp: Mapped[Optional[str]] = Column(String(18))
+    # Only contact details the provider says it verified.
+    email: Mapped[Optional[str]] = Column(String(254))
+    phone: Mapped[Optional[str]] = Column(String(50))
+    verified_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+    expires_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+
+
+class VerificationCode(Base):
+    """A one-time code sent to a signed-in resident: stored only as an HMAC."""
+
+    __tablename__ = "verification_codes"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = Column(String(255), nullable=False, index=True)
+    subject: Mapped[str] = Column(String(255), nullable=False)
+    code_hash: Mapped[str] = Column(String(64), nullable=False)
+    via: Mapped[str] = Column(String(10), nullable=False)
+    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+    expires_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+    attempts: Mapped[int] = Column(Integer, nullable=False, default=0)
+    # Set when the code was accepted, replaced by a newer one, or the resident signed out.
+    closed_at: Mapped[Optional[datetime]] = Column(UTCDateTime)
+    closed_reason: Mapped[Optional[str]] = Column(String(20))
+
+
+class DevOutboxMessage(Base):
+    """An SMS or e-mail that development mode kept instead of sending (GET /dev/outbox)."""
+
+    __tablename__ = "dev_outbox"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    via: Mapped[str] = Column(String(10), nullable=False)
+    recipient: Mapped[str] = Column(String(254), nullable=False)
+    subject: Mapped[Optional[str]] = Column(String(200))
+    body: Mapped[str] = Column(Text, nullable=False)
+    created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)

@@ -14,7 +14,10 @@ from backoffice.app import create_app
 from backoffice.models import Base
 from backoffice_helpers import make_settings
 
-APP_TABLES = {"service_requests", "status_changes", "outbound_notifications", "screenings"}
+APP_TABLES = {
+    "service_requests", "status_changes", "outbound_notifications", "screenings",
+    "identity_sign_ins", "identity_links", "verification_codes", "dev_outbox",
+}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
