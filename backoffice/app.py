@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from backoffice import db
+from backoffice import identity
 from backoffice.logging_setup import quiet_http_client_logs
 from backoffice.open311 import errors as open311_errors
 from backoffice.open311.routes import router as open311_router
@@ -47,6 +48,8 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         return RedirectResponse("/chat/")
     app.include_router(screenings_router)
     app.include_router(screenings_staff_router)
+    # Sign-in links, the OIDC callback, one-time codes, "my requests", the dev outbox.
+    identity.install(app, settings)
 
     @app.get("/health", tags=["health"])
     def health():

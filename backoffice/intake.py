@@ -42,6 +42,8 @@ class NewRequest:
     channel: Optional[str] = None
     conversation_id: Optional[str] = None
     idempotency_key: Optional[str] = None
+    # Set by the back office from a signed-in conversation, never from the submitted fields.
+    verified_subject: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,7 @@ def _insert(session: Session, new: NewRequest, radius_m: float) -> ServiceReques
         last_name=new.last_name,
         channel=new.channel,
         conversation_id=new.conversation_id,
+        verified_subject=new.verified_subject,
         idempotency_key=new.idempotency_key,
         parent=parent,
         service_notice=DUPLICATE_NOTICE.format(folio=parent.folio) if parent else None,

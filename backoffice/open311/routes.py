@@ -1,6 +1,7 @@
 """The GeoReport v2 methods under /open311/v2/, plus discovery."""
 from __future__ import annotations
 
+import dataclasses
 import hmac
 from typing import List, Optional
 
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 from backoffice import queries
 from backoffice.catalogue import service_type, service_types
 from backoffice.deps import app_settings, db_session
+from backoffice.identity import store as identity_store
 from backoffice.intake import file_request
 from backoffice.models import STATUSES
 from backoffice.open311.errors import Open311Error
@@ -90,6 +92,8 @@ def post_request(
     if not hmac.compare_digest(api_key.encode("utf-8"), settings.backoffice_api_key.encode("utf-8")):
         raise Open311Error(403, "invalid or missing api_key")
     new = parse_submission(fields, request.headers.get("idempotency-key"))
+    # Filed from a signed-in conversation: the request carries the verified person ("my requests").
+    new = dataclasses.replace(new, verified_subject=identity_store.subject_for(session, new.conversation_id))
     filing = file_request(session, new, settings.duplicate_radius_m)
     headers = {"Idempotent-Replayed": "true"} if filing.replayed else None
     # 201 for a new request; a replayed key answers 200 with the request it created.
