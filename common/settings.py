@@ -152,6 +152,16 @@ class Settings:
     smtp_from: str = field(default_factory=lambda: _env("SMTP_FROM", "no-reply@localhost"))
     smtp_starttls: bool = field(default_factory=lambda: _env_bool("SMTP_STARTTLS", True))
 
+    # Crime reports (backoffice/crime/).
+    # Bearer token of the prosecutor's office API (/staff/api/crime-reports/...);
+    # the 311 staff token does not open it. **Change it in production.**
+    prosecutor_token: str = field(default_factory=lambda: _env("PROSECUTOR_TOKEN", "dev-prosecutor-token"))
+    # Ed25519 key that signs accepted reports: base64 of a 32-byte seed
+    # (python -m backoffice.crime.signing makes one). Empty: a development key. **Set it in production.**
+    crime_signing_key: str = field(default_factory=lambda: _env("CRIME_SIGNING_KEY", ""))
+    # Seconds a resident's link to download their signed report stays valid.
+    crime_download_ttl: int = field(default_factory=lambda: _env_int("CRIME_DOWNLOAD_TTL", 24 * 3600))
+
     @property
     def city_pack_dir(self) -> Path:
         return ROOT / "citypack" / self.city_pack
