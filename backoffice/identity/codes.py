@@ -75,7 +75,9 @@ class CodeRateLimiter:
 
     def __init__(self, rate: str, storage_uri: str = "memory://") -> None:
         self.items: Sequence[RateLimitItem] = parse_many(rate)
-        self.limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
+        # limits' strategies hold their storage by weak reference: keep it alive here.
+        self.storage = storage_from_string(storage_uri)
+        self.limiter = MovingWindowRateLimiter(self.storage)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "CodeRateLimiter":
