@@ -54,7 +54,7 @@ def page(kind: str, language: Optional[str], status_code: int = 200, *, form_act
                 f"<button type=\"submit\">{text['button']}</button></form>"
             )
         sections.append(section + "</section>")
-    title = _text(kind, languages[0])["title"]
+    title = _text(kind, languages[0], **values)["title"]
     html = (
         f"<!doctype html><html lang=\"{languages[0]}\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
