@@ -485,3 +485,24 @@ def test_english_texts_follow_the_language_slot():
         conversation.says(reply)
     assert conversation.replies[-1][0]["symptoms"] == "Fever or chills, Cough"
 
+
+
+# --------------------------------------------------------------------------
+# The glue texts are SMS-sized too
+
+
+def test_glue_texts_fit_the_sms_budget():
+    from common.sms import segment_count
+
+    question = PROTOCOL.require_question("symptoms")
+    for name in ("utter_screening_paused", "utter_screening_resumed", "utter_screening_help",
+                 "utter_screening_confirm_symptoms"):
+        for variation in DOMAIN["responses"][name]:
+            language = variation["condition"][0]["value"]
+            one = variation["text"].format(symptoms=question.option("fever").label[language])
+            every = variation["text"].format(
+                symptoms=", ".join(o.label[language] for o in question.options if o.code != "none")
+            )
+            assert segment_count(one) <= 2, (name, language, one)
+            # Even a first message naming all eleven symptoms stays within 3 segments.
+            assert segment_count(every) <= 3, (name, language, every)
