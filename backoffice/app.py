@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from backoffice import db
 from backoffice import identity
+from backoffice.crime import routes as crime_routes
 from backoffice.logging_setup import quiet_http_client_logs
 from backoffice.open311 import errors as open311_errors
 from backoffice.open311.routes import router as open311_router
@@ -50,6 +51,8 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.include_router(screenings_staff_router)
     # Sign-in links, the OIDC callback, one-time codes, "my requests", the dev outbox.
     identity.install(app, settings)
+    # Crime reports: the assistant's API, the prosecutor's office API, downloads and verification.
+    crime_routes.install(app)
 
     @app.get("/health", tags=["health"])
     def health():

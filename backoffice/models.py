@@ -272,3 +272,8 @@ class DevOutboxMessage(Base):
     subject: Mapped[Optional[str]] = Column(String(200))
     body: Mapped[str] = Column(Text, nullable=False)
     created_at: Mapped[datetime] = Column(UTCDateTime, nullable=False)
+
+
+# --- Crime reports (backoffice/crime/models.py) -------------------------------------
+# Imported here so that Base.metadata (migrations, the schema test) knows those tables.
+from backoffice.crime import models as _crime_models  # noqa: E402,F401

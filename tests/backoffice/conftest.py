@@ -23,7 +23,8 @@ from backoffice_helpers import make_settings
 PG_HOST = os.environ.get("TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("TEST_PG_PORT", "5432"))
 PG_USERS = [os.environ["TEST_PG_USER"]] if os.environ.get("TEST_PG_USER") else ["postgres", "root"]
-TABLES = ("outbound_notifications", "status_changes", "service_requests", "screenings")
+TABLES = ("outbound_notifications", "status_changes", "service_requests", "screenings",
+          "crime_report_events", "crime_reports")
 
 
 # --- PostgreSQL -------------------------------------------------------------

@@ -17,6 +17,7 @@ from backoffice_helpers import make_settings
 APP_TABLES = {
     "service_requests", "status_changes", "outbound_notifications", "screenings",
     "identity_sign_ins", "identity_links", "verification_codes", "dev_outbox",
+    "crime_reports", "crime_report_events",
 }
 
 
