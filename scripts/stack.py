@@ -20,6 +20,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
+# The development identity provider needs pydantic 2: it has a virtualenv of its own (idp/README.md).
+IDP_PYTHON = ROOT / ".venv-idp" / "bin" / "python"
 STARTUP_LIMIT_S = 300
 
 
@@ -52,6 +54,8 @@ class Stack:
     database_url: Optional[str] = None
     rasa_token: str = "test-rasa-token"
     extra_env: Dict[str, str] = field(default_factory=dict)
+    # Also start the development identity provider (idp/run.py) and sign in through it.
+    with_idp: bool = False
     processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -60,6 +64,9 @@ class Stack:
         self.rasa_port = free_port()
         self.actions_port = free_port()
         self.backoffice_port = free_port()
+        # The back office's OIDC settings always point here, started or not: a stack
+        # never signs in at a provider a developer happens to run on 9400.
+        self.idp_port = free_port()
         self.database_url = self.database_url or f"sqlite:///{self.workdir / 'backoffice.db'}"
 
     @property
@@ -69,6 +76,10 @@ class Stack:
     @property
     def backoffice_url(self) -> str:
         return f"http://127.0.0.1:{self.backoffice_port}"
+
+    @property
+    def idp_url(self) -> str:
+        return f"http://127.0.0.1:{self.idp_port}"
 
     @property
     def rest_webhook(self) -> str:
@@ -85,6 +96,11 @@ class Stack:
                 "RASA_URL": self.rasa_url,
                 "RASA_TOKEN": self.rasa_token,
                 "DATABASE_URL": self.database_url,
+                "IDP_PORT": str(self.idp_port),
+                "OIDC_ISSUER": self.idp_url,
+                "OIDC_REDIRECT_URL": f"{self.backoffice_url}/identity/callback",
+                "BACKOFFICE_PUBLIC_URL": self.backoffice_url,
+                "DEV_OUTBOX": "1",
                 "PYTHONPATH": str(ROOT),
                 "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
                 "TF_CPP_MIN_LOG_LEVEL": "3",
@@ -124,8 +140,25 @@ class Stack:
     def stop_backoffice(self) -> None:
         self._stop("backoffice")
 
+    def start_idp(self) -> None:
+        """The development identity provider on the stack's IDP port, with the
+        back office (the stack's OIDC_* settings) registered as its client."""
+        if not IDP_PYTHON.exists():
+            raise RuntimeError(
+                f"{IDP_PYTHON} not found: set up the development identity provider with\n"
+                "  /root/.pyenv/versions/3.10.13/bin/python -m venv .venv-idp\n"
+                "  .venv-idp/bin/pip install -r idp/requirements.txt\n(see idp/README.md)"
+            )
+        self._spawn("idp", [str(IDP_PYTHON), str(ROOT / "idp" / "run.py"), "--port", str(self.idp_port)])
+        wait_until_up(f"{self.idp_url}/.well-known/openid-configuration", list(self.processes.values()))
+
+    def stop_idp(self) -> None:
+        self._stop("idp")
+
     def start(self) -> "Stack":
         try:
+            if self.with_idp:
+                self.start_idp()
             self.start_backoffice()
             self._spawn(
                 "actions",
