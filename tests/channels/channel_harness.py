@@ -186,6 +186,22 @@ class Recorder:
                 raise AssertionError(f"expected {count} requests, got {len(self.requests)}: {self.summary()}")
             return list(self.requests[:count])
 
+    def wait_until(self, predicate: Callable[[List[Recorded]], Any], timeout: float = 10.0, what: str = "") -> Any:
+        """Wait until `predicate(requests so far)` is truthy and return that value.
+
+        Re-checked on every request recorded, so nothing depends on timing.
+        """
+        found: List[Any] = [None]
+
+        def check() -> bool:
+            found[0] = predicate(list(self.requests))
+            return bool(found[0])
+
+        with self._changed:
+            if not self._changed.wait_for(check, timeout=timeout):
+                raise AssertionError(f"{what or 'expected requests'} not received in {timeout}s: {self.summary()}")
+        return found[0]
+
     def summary(self) -> List[str]:
         return [f"{r.method} {r.path}" for r in self.requests]
 
