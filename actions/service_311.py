@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import uuid
 from typing import Any, Dict, List, Optional, Text
+from urllib.parse import urlsplit
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, AllSlotsReset, EventType, SlotSet
@@ -75,7 +76,11 @@ def _description_from(text: str) -> Optional[str]:
 
 
 class ActionCaptureReport(Action):
-    """Start a new draft and keep every fact the first message already gave."""
+    """Start a new draft and keep every fact the first message already gave.
+
+    A shared location or photo sent while a draft is being filled adds to that
+    draft instead (the form cannot take a photo as an answer, so it lands here).
+    """
 
     def name(self) -> Text:
         return "action_capture_report"
@@ -83,8 +88,10 @@ class ActionCaptureReport(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         text = _latest_text(tracker)
         intent = _latest_intent(tracker)
+        if intent in SHARED_KEEPS and _drafting(tracker):
+            return _added_to_draft(tracker, intent)
         # A shared location or photo that starts the report is part of it.
-        keep = {"share_location": ("latitude", "longitude"), "share_photo": ("media_url",)}.get(intent, ())
+        keep = SHARED_KEEPS.get(intent, ())
         events: List[EventType] = [SlotSet(slot, None) for slot in DRAFT_SLOTS if slot not in keep]
         events += [
             SlotSet("draft_id", uuid.uuid4().hex),
@@ -93,6 +100,8 @@ class ActionCaptureReport(Action):
         ]
         if intent == "share_location" and tracker.get_slot("latitude") is not None:
             events.append(SlotSet("location", coordinates_text(tracker)))
+        if intent == "share_photo":
+            return events + _caption_facts(tracker, missing=set(DRAFT_SLOTS) | {"service_code"})
         if service_from_intent(intent) and _description_from(text):
             events.append(SlotSet("description", text))
         location = extract_location(text) if not _is_payload(text) else None
@@ -102,6 +111,50 @@ class ActionCaptureReport(Action):
             if alcaldia:
                 events.append(SlotSet("alcaldia", alcaldia))
         return events
+
+
+# What a shared location / photo brings to a draft (set by the slots' entity mappings).
+SHARED_KEEPS = {"share_location": ("latitude", "longitude"), "share_photo": ("media_url",)}
+
+
+def _drafting(tracker: Tracker) -> bool:
+    return (tracker.active_loop or {}).get("name") == "service_request_form" and bool(tracker.get_slot("draft_id"))
+
+
+def _added_to_draft(tracker: Tracker, intent: Optional[str]) -> List[EventType]:
+    """A location or photo sent during the form: the draft keeps everything it had."""
+    if intent == "share_location":
+        location = coordinates_text(tracker)
+        return [SlotSet("location", location)] if location else []
+    missing = {slot for slot in DRAFT_SLOTS + ("service_code",) if not tracker.get_slot(slot)}
+    return _caption_facts(tracker, missing)
+
+
+def _caption(tracker: Tracker) -> str:
+    """A photo's caption: the connectors put it in the message metadata (channels/base.py)."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    caption = metadata.get("caption")
+    return caption.strip() if isinstance(caption, str) else ""
+
+
+def _caption_facts(tracker: Tracker, missing: set) -> List[EventType]:
+    """The type, description and place a photo's caption gives, for the slots still missing."""
+    caption = _caption(tracker)
+    if not caption:
+        return []
+    events: List[EventType] = []
+    code = service_from_text(caption)
+    if code and "service_code" in missing:
+        events.append(SlotSet("service_code", code))
+    if "description" in missing and _description_from(caption):
+        events.append(SlotSet("description", caption))
+    location = extract_location(caption)
+    if location and "location" in missing:
+        events.append(SlotSet("location", location))
+        alcaldia = alcaldia_in_location(location)
+        if alcaldia and "alcaldia" in missing:
+            events.append(SlotSet("alcaldia", alcaldia))
+    return events
 
 
 def coordinates_text(tracker: Tracker) -> Optional[str]:
@@ -228,6 +281,22 @@ class ActionAskConfirmRequest(Action):
         return []
 
 
+def _filable_media_url(value: Optional[str]) -> Optional[str]:
+    """The photo's URL when it is one; Open311 media_url takes http(s) URLs only.
+
+    A Telegram photo is a file id ("telegram-file:..."), not a URL: its download
+    URL carries the bot token. Until the back office can fetch and keep such
+    photos, the request is filed without it rather than refused.
+    """
+    if not value:
+        return None
+    scheme = urlsplit(str(value)).scheme.lower()
+    if scheme in ("http", "https"):
+        return str(value)
+    logger.info("photo reference of scheme %r is not a URL; filed without media_url", scheme)
+    return None
+
+
 class ActionSubmitServiceRequest(Action):
     """File the confirmed draft; a retry reuses the draft id, so it never files twice."""
 
@@ -247,7 +316,7 @@ class ActionSubmitServiceRequest(Action):
                 lat=tracker.get_slot("latitude"),
                 long=tracker.get_slot("longitude"),
                 alcaldia=None if alcaldia == ALCALDIA_UNKNOWN else alcaldia,
-                media_url=tracker.get_slot("media_url"),
+                media_url=_filable_media_url(tracker.get_slot("media_url")),
                 channel=tracker.get_latest_input_channel(),
                 conversation_id=tracker.sender_id,
                 idempotency_key=tracker.get_slot("draft_id"),

@@ -81,6 +81,47 @@ def test_shared_location_fills_the_location():
     assert "latitude" not in slots  # kept, not reset
 
 
+def photo(caption=None, slots=None, media_url="https://cdn.example.org/p.jpg"):
+    """The tracker after a channel delivered a photo (its caption in the message metadata)."""
+    t = tracker(f'/share_photo{{"media_url": "{media_url}"}}', "share_photo", slots={"media_url": media_url, **(slots or {})})
+    t.latest_message["metadata"] = {"caption": caption} if caption else {}
+    return t
+
+
+def test_photo_during_the_form_adds_to_the_draft_instead_of_starting_over():
+    draft_so_far = {
+        "service_code": "bache", "description": "hay un bache enorme en mi calle", "location": "19.37152, -99.17843",
+        "latitude": 19.37152, "longitude": -99.17843, "draft_id": "e" * 32,
+    }
+    events = run(ActionCaptureReport().run(CollectingDispatcher(), photo("así está", draft_so_far), DOMAIN))
+    # Nothing reset, the description already given kept (the caption does not replace it).
+    assert events == []
+
+
+def test_photo_caption_fills_what_the_draft_still_misses():
+    t = photo("la coladera está tapada, en Calle Durango 35, col. Roma Norte", {"draft_id": "f" * 32, "service_code": "bache"})
+    slots = slots_of(run(ActionCaptureReport().run(CollectingDispatcher(), t, DOMAIN)))
+    assert slots == {
+        "description": "la coladera está tapada, en Calle Durango 35, col. Roma Norte",
+        "location": "Calle Durango 35, col. Roma Norte",
+    }
+
+
+def test_photo_starting_a_report_reads_type_description_and_place_from_its_caption():
+    caption = "bache enorme en Av. Universidad 1200, col. Xoco, alcaldía Benito Juárez"
+    slots = slots_of(run(ActionCaptureReport().run(CollectingDispatcher(), photo(caption), DOMAIN)))
+    assert slots["service_code"] == "bache"
+    assert slots["description"] == caption
+    assert slots["location"] == "Av. Universidad 1200, col. Xoco, alcaldía Benito Juárez"
+    assert slots["alcaldia"] == "Benito Juárez"
+    assert "media_url" not in slots and len(slots["draft_id"]) == 32  # the photo is kept, a new draft started
+
+
+def test_photo_without_caption_starts_a_draft_with_just_the_photo():
+    slots = slots_of(run(ActionCaptureReport().run(CollectingDispatcher(), photo(), DOMAIN)))
+    assert slots["description"] is None and slots["location"] is None and "media_url" not in slots
+
+
 @pytest.mark.parametrize(
     "slot, value, expected, utter",
     [
@@ -144,6 +185,20 @@ def test_submit_files_once_and_sets_request_id(backoffice):
     staff = requests.get(f"{backoffice.backoffice_url}/staff/api/requests/{folio}",
                          headers={"Authorization": "Bearer dev-staff-token"}, timeout=10).json()
     assert staff["channel"] == "rest" and staff["conversation_id"] == "ana-submit"
+
+
+@pytest.mark.parametrize(
+    "media_url, filed_as",
+    [("https://scontent.xx.fbcdn.net/v/p.jpg", "https://scontent.xx.fbcdn.net/v/p.jpg"), ("telegram-file:AgACAgEAAxkBAAIBQ2large", None)],
+)
+def test_submit_sends_photo_urls_and_files_without_a_photo_that_is_not_one(backoffice, media_url, filed_as):
+    t = tracker("sí", "affirm", slots=draft(draft_id=media_url[-8:].rjust(32, "m"), media_url=media_url), sender="ana-photo")
+    slots = slots_of(run(ActionSubmitServiceRequest().run(CollectingDispatcher(), t, DOMAIN)))
+    folio = slots["request_id"]
+    assert folio and slots["submission_pending"] is False
+    record = requests.get(f"{backoffice.backoffice_url}/open311/v2/requests.json",
+                          params={"service_request_id": folio}, timeout=10).json()[0]
+    assert record.get("media_url") == filed_as
 
 
 def test_submit_when_back_office_is_down_keeps_the_draft(monkeypatch):
