@@ -16,7 +16,9 @@ Rasa form:
   the protocol's hint; "reiniciar"/"start over"/"COVID" starts the questions
   over. Only when a reply is not an answer AND NLU is sure the resident
   wants something else (a 311 report, a folio, cancel, help) does the form
-  step aside (the rules in data/rules/covid.yml take over).
+  step aside (the rules in data/rules/covid.yml take over). A 311 report or
+  a folio question pauses the screening: "COVID" within RESUME_WITHIN goes
+  on where it stopped; later, or after "cancelar", it starts afresh.
 - Symptoms the first message already named are not asked again: when the
   symptoms question comes, the resident only confirms them.
 - `action_screening_outcome` tells the outcome, sets `triage_level` and
@@ -30,7 +32,7 @@ import logging
 import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -76,6 +78,8 @@ SWITCH_PREFIXES = ("report_",)
 RESTART_INTENTS = frozenset({"start_over", "restart"})
 # Below this NLU confidence an unreadable reply is just asked again.
 MIN_SWITCH_CONFIDENCE = 0.6
+# A paused screening older than this starts afresh: its answers are about another day.
+RESUME_WITHIN = timedelta(hours=24)
 
 
 def answer_slot(question_id: str) -> str:
@@ -381,7 +385,14 @@ def _reset_events() -> List[EventType]:
 
 
 def _in_progress(tracker: Tracker) -> bool:
-    return tracker.get_slot(CONSENT_SLOT) == ACCEPT and bool(_screening(tracker))
+    """A screening was paused (consent given, no outcome yet) recently enough to go on with."""
+    started = _screening(tracker).get("started_at")
+    if tracker.get_slot(CONSENT_SLOT) != ACCEPT or not started:
+        return False
+    try:
+        return datetime.now(timezone.utc) - datetime.fromisoformat(started) < RESUME_WITHIN
+    except (TypeError, ValueError):
+        return False
 
 
 class ActionStartScreening(Action):

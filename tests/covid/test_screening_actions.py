@@ -394,6 +394,19 @@ def test_a_311_report_mid_screening_steps_aside_and_the_screening_can_go_on():
     assert conversation.slots["triage_level"] == "no_action"
 
 
+def test_a_screening_paused_long_ago_starts_afresh():
+    conversation = Conversation()
+    for answer in ("1", "30"):
+        conversation.says(answer)
+    conversation.says("mejor quiero reportar un bache", "report_bache")
+    conversation.apply(run(covid.ActionPauseScreening().run(
+        CollectingDispatcher(), conversation.tracker("x", "report_bache", {}), DOMAIN)))
+    stale = dict(conversation.slots["screening"], started_at="2020-01-01T00:00:00+00:00")
+    conversation.slots["screening"] = stale
+    assert conversation.texts(conversation.say_start("COVID")) == [consent_text("es")]
+    assert conversation.slots["triage_age"] is None
+
+
 def test_a_reply_that_reads_as_an_answer_is_one_whatever_nlu_says():
     conversation = Conversation()
     conversation.says("1")
