@@ -43,6 +43,13 @@ wait_for() {  # name, url
   echo "ERROR: $name did not answer at $url; see var/log/$name.log" >&2; exit 1
 }
 
+# Telegram without a public URL: the polling runner forwards updates to the local
+# webhook with the secret token, which both sides read from the environment.
+if [ -n "${TELEGRAM_BOT_TOKEN:-}" ] && [ -z "${TELEGRAM_SECRET_TOKEN:-}" ]; then
+  TELEGRAM_SECRET_TOKEN=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')
+  export TELEGRAM_SECRET_TOKEN
+fi
+
 if [ -x .venv-idp/bin/python ] && [ -f idp/run.py ]; then
   start idp .venv-idp/bin/python idp/run.py
 fi
@@ -55,6 +62,12 @@ start rasa .venv/bin/rasa run --model "$MODEL" --port "$RASA_PORT" \
 wait_for backoffice "$BACKOFFICE_URL/health"
 wait_for actions "http://127.0.0.1:$ACTIONS_PORT/health"
 wait_for rasa "http://127.0.0.1:$RASA_PORT/status?token=$RASA_TOKEN"
+telegram="off (set TELEGRAM_BOT_TOKEN to poll Telegram)"
+if [ -n "${TELEGRAM_BOT_TOKEN:-}" ]; then
+  start telegram_polling .venv/bin/python -m channels.telegram_polling \
+    --forward-url "http://127.0.0.1:$RASA_PORT/webhooks/telegram/webhook"
+  telegram="polling getUpdates (log: var/log/telegram_polling.log)"
+fi
 
 cat <<MSG
 
@@ -62,6 +75,7 @@ cat <<MSG
     Web chat:          $BACKOFFICE_URL/chat
     REST channel:      http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook
     Open311 API:       $BACKOFFICE_URL/open311/v2/services.json
+    Telegram:          $telegram
   Press Ctrl-C to stop everything.
 
 MSG
