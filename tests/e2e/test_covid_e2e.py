@@ -172,3 +172,24 @@ def test_back_office_down_the_resident_still_gets_the_advice(stack):
     log = (stack.workdir / "actions.log").read_text(errors="replace")
     assert "could not store a screening (level=monitor): BackOfficeUnavailable" in log
     assert resident.sender not in log
+
+
+def test_a_status_update_mid_screening_does_not_derail_it(stack):
+    resident = Resident(stack)
+    resident.says("hay un bache enorme en Insurgentes Sur 1700, col. Crédito Constructor")
+    resident.says("Benito Juárez")
+    folio = next(w.strip(".") for w in resident.says_text("sí").split() if w.startswith("311-"))
+    resident.says("creo que tengo covid")
+    assert resident.says_text("1") == question_text("age", "es")
+    # Staff close the request: the back office pushes the news into this conversation.
+    response = requests.post(
+        f"{stack.backoffice_url}/staff/api/requests/{folio}/status",
+        json={"status": "closed", "note": "Bache tapado"},
+        headers=STAFF,
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    events = [e.get("text") for e in resident.tracker()["events"] if e.get("event") == "bot"]
+    assert any(folio in (t or "") for t in events[-2:]), events[-3:]
+    # The screening goes on: the age question was asked again and is answered.
+    assert resident.says_text("30") == question_text("emergency_signs", "es")
