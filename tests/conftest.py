@@ -24,7 +24,8 @@ def model_path() -> str:
 
 @pytest.fixture(scope="session")
 def stack(model_path, tmp_path_factory):
-    """Back office, action server and Rasa server as real processes on free ports."""
-    running = Stack(model=model_path, workdir=tmp_path_factory.mktemp("stack")).start()
+    """Back office, action server, Rasa server and the development identity
+    provider as real processes on free ports."""
+    running = Stack(model=model_path, workdir=tmp_path_factory.mktemp("stack"), with_idp=True).start()
     yield running
     running.stop()
