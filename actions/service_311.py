@@ -98,6 +98,9 @@ class ActionCaptureReport(Action):
             SlotSet("request_id", None),
             SlotSet("submission_pending", False),
         ]
+        if not service_from_intent(intent):
+            # The previous report's type must not carry over into a new one.
+            events.append(SlotSet("service_code", None))
         if intent == "share_location" and tracker.get_slot("latitude") is not None:
             events.append(SlotSet("location", coordinates_text(tracker)))
         if intent == "share_photo":

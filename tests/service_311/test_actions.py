@@ -226,3 +226,15 @@ def test_check_status_known_and_unknown(backoffice):
     dispatcher = CollectingDispatcher()
     run(ActionCheckStatus().run(dispatcher, tracker("", slots={"folio": "311-999998"}), DOMAIN))
     assert dispatcher.messages[0]["response"] == "utter_folio_unknown"
+
+
+def test_a_new_report_without_type_forgets_the_previous_type():
+    t = tracker("/report_problem", "report_problem", slots={"service_code": "bache", "request_id": "311-000001"})
+    slots = slots_of(run(ActionCaptureReport().run(CollectingDispatcher(), t, DOMAIN)))
+    assert slots["service_code"] is None and slots["request_id"] is None
+
+
+def test_a_new_typed_report_keeps_the_type_its_intent_set():
+    t = tracker("hay una fuga en Calle Durango 35", "report_fuga_agua", slots={"service_code": "fuga_agua"})
+    slots = slots_of(run(ActionCaptureReport().run(CollectingDispatcher(), t, DOMAIN)))
+    assert "service_code" not in slots
