@@ -10,7 +10,12 @@ How other flows use this (the crime report, for one):
   triggers ``EXTERNAL_identity_verified``; ``action_identity_verified`` fills
   ``identity_verified`` and the ``verified_*`` slots, and a rule of yours
   conditioned on ``pending_flow: <your flow>`` resumes the flow. Clear
-  ``pending_flow`` when your flow ends.
+  ``pending_flow`` when your flow ends, and say so in that rule
+  (``slot_was_set: [pending_flow: null]`` after the action that clears it),
+  as data/rules/identity.yml does for "my requests": otherwise the rule
+  stops matching at the next prediction. The EXTERNAL event is swallowed by
+  an active form's from_text slot mapping unless the form lists
+  ``EXTERNAL_identity_verified`` in ``not_intent``.
 - A high-security step: run ``action_send_verification_code`` then
   ``verification_code_form``. On success ``code_verified`` is true. When no
   code could be sent (not signed in, rate-limited, no verified contact, SMS
