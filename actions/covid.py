@@ -73,8 +73,10 @@ ACCEPT, DECLINE = "accept", "decline"
 SLOT_PREFIX = "triage_"
 
 # When a reply is not an answer, these intents mean "I want something else now".
+# EXTERNAL_* are events other systems push into the conversation (a 311 status
+# update): never answers, they go to their own rules.
 SWITCH_INTENTS = frozenset({"check_status", "share_location", "share_photo", "cancel", "help"})
-SWITCH_PREFIXES = ("report_",)
+SWITCH_PREFIXES = ("report_", "EXTERNAL_")
 RESTART_INTENTS = frozenset({"start_over", "restart"})
 # Below this NLU confidence an unreadable reply is just asked again.
 MIN_SWITCH_CONFIDENCE = 0.6
@@ -215,9 +217,10 @@ def wants_something_else(tracker: Tracker) -> bool:
     if slot not in form_slots() or tracker.slots_to_validate().get(slot) is None:
         return False
     intent, confidence = _intent(tracker)
-    if not intent or confidence < MIN_SWITCH_CONFIDENCE:
+    if not intent or intent not in SWITCH_INTENTS and not intent.startswith(SWITCH_PREFIXES):
         return False
-    if intent not in SWITCH_INTENTS and not intent.startswith(SWITCH_PREFIXES):
+    # External events carry no NLU confidence: they are what they say.
+    if confidence < MIN_SWITCH_CONFIDENCE and not intent.startswith("EXTERNAL_"):
         return False
     reading = read_reply(slot, _text(tracker), tracker)
     return reading.error is not None

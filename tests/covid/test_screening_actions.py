@@ -47,6 +47,10 @@ class Conversation:
 
     def tracker(self, text: str, intent: Optional[str], candidates: Dict[str, Any]) -> Tracker:
         message = {"text": text, "intent": {"name": intent, "confidence": 0.95} if intent else {}, "entities": []}
+        if intent and intent.startswith("EXTERNAL_"):
+            # As Rasa's trigger_intent makes them: no NLU confidence.
+            message = {"text": f"EXTERNAL: {intent}", "intent": {"name": intent}, "entities": [],
+                       "metadata": {"is_external": True}}
         events = [{"event": "user", "text": text, "input_channel": self.channel, "parse_data": message}]
         events.append({"event": "action", "name": covid.FORM})
         events += [{"event": "slot", "name": k, "value": v} for k, v in candidates.items()]
@@ -416,7 +420,8 @@ def test_a_reply_that_reads_as_an_answer_is_one_whatever_nlu_says():
 
 
 @pytest.mark.parametrize("text, intent", [("cancelar", "cancel"), ("ayuda", "help"),
-                                          ("¿cómo va mi folio 311-000042?", "check_status")])
+                                          ("¿cómo va mi folio 311-000042?", "check_status"),
+                                          ("EXTERNAL: EXTERNAL_request_status", "EXTERNAL_request_status")])
 def test_cancel_help_and_folios_step_aside(text, intent):
     conversation = Conversation()
     conversation.says("1")
