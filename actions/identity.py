@@ -8,14 +8,14 @@ How other flows use this (the crime report, for one):
   categorical slot in domain.yml), end or pause your form, then run
   ``action_request_sign_in``. After the resident signs in, the back office
   triggers ``EXTERNAL_identity_verified``; ``action_identity_verified`` fills
-  ``identity_verified`` and the ``verified_*`` slots, and a rule of yours
-  conditioned on ``pending_flow: <your flow>`` resumes the flow. Clear
-  ``pending_flow`` when your flow ends, and say so in that rule
-  (``slot_was_set: [pending_flow: null]`` after the action that clears it),
-  as data/rules/identity.yml does for "my requests": otherwise the rule
-  stops matching at the next prediction. The EXTERNAL event is swallowed by
-  an active form's from_text slot mapping unless the form lists
-  ``EXTERNAL_identity_verified`` in ``not_intent``.
+  ``identity_verified`` and the ``verified_*`` slots and clears
+  ``pending_flow``, and a rule of yours conditioned on ``pending_flow: <your
+  flow>`` resumes the flow. Copy the "my requests" rule of
+  data/rules/identity.yml, ``slot_was_set: [pending_flow: null]`` after
+  ``action_identity_verified`` included (Rasa wants every rule to agree on
+  the slots an action sets). An active form's from_text mapping swallows
+  the EXTERNAL event unless it lists ``EXTERNAL_identity_verified`` in
+  ``not_intent``.
 - A high-security step: run ``action_send_verification_code`` then
   ``verification_code_form``. On success ``code_verified`` is true. When no
   code could be sent (not signed in, rate-limited, no verified contact, SMS
@@ -149,16 +149,19 @@ class ActionIdentityVerified(Action):
         return "action_identity_verified"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        # The rule that follows has already chosen the flow to resume: clear it in every case
+        # (the rules say so; a flow that still needs identity asks again).
+        done: List[EventType] = [SlotSet("pending_flow", None)]
         try:
             identity = await backoffice_client.get_identity(tracker.sender_id)
         except backoffice_client.BackOfficeError as error:
             logger.warning("could not read the verified identity: %s", type(error).__name__)
             dispatcher.utter_message(response="utter_status_unavailable")
-            return []
+            return done
         if identity is None:
             # Signed out (or expired) between the callback and now.
             dispatcher.utter_message(response="utter_identity_not_found")
-            return signed_out_events()
+            return signed_out_events() + done
         dispatcher.utter_message(
             response="utter_identity_verified",
             name=identity.name or "",
@@ -166,7 +169,7 @@ class ActionIdentityVerified(Action):
             contact=contact_text(identity),
         )
         logger.info("conversation signed in")
-        return identity_events(identity)
+        return identity_events(identity) + done
 
 
 class ActionSignOut(Action):
@@ -206,18 +209,15 @@ class ActionMyRequests(Action):
             logger.warning("could not list the resident's requests: %s", type(error).__name__)
             dispatcher.utter_message(response="utter_status_unavailable")
             return []
-        events: List[EventType] = []
-        if tracker.get_slot("pending_flow") == MY_REQUESTS:
-            events.append(SlotSet("pending_flow", None))
         if not items:
             dispatcher.utter_message(response="utter_my_requests_none")
-            return events
+            return []
         lines = [
             f"• {item.folio} · {item.service_name} · {status_label(item.status, language)}"
             for item in items[:MAX_LISTED]
         ]
         dispatcher.utter_message(response="utter_my_requests", count=len(items), requests="\n".join(lines))
-        return events
+        return []
 
 
 class ActionSendVerificationCode(Action):
