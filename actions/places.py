@@ -43,7 +43,15 @@ _VAGUE_WORDS = {
 # or how bad it is.
 _CLAUSE_END = re.compile(
     r"\s+(?:desde|ya tiene|ya lleva|lleva|llevamos|hace|y ya|y no|que ya|porque|pero|"
-    r"for|since|and it|it's|it is|has been|because|but)\b.*$",
+    r"est[aá]n?|sigue|no (?:sirve|funciona|prende)|"
+    r"for|since|and it|it's|it is|is|are|has been|because|but)\b.*$",
+    re.IGNORECASE,
+)
+# Where a street address starts when no preposition introduces it
+# ("la luminaria de Av. Universidad 1200", "el semáforo de Insurgentes y Viaducto").
+_STREET_START = re.compile(
+    r"\b(?:av\.?|avenida|calle|c\.|calz\.?|calzada|eje|perif[eé]rico|circuito|blvd\.?|boulevard|"
+    r"privada|cerrada|prolongaci[oó]n|viaducto|insurgentes|reforma|tlalpan)\b",
     re.IGNORECASE,
 )
 _ANCHOR = re.compile(
@@ -115,7 +123,22 @@ def extract_location(text: Optional[str]) -> Optional[str]:
         candidate = _clean_candidate(text[anchor.end():])
         if is_usable_location(candidate):
             return candidate
+    for street in _STREET_START.finditer(text):
+        candidate = _clean_candidate(text[street.start():])
+        if is_usable_location(candidate):
+            return candidate
     return None
+
+
+def alcaldia_named(text: Optional[str]) -> Optional[str]:
+    """An alcaldía named as such anywhere in a message ("…, alcaldía Benito Juárez")."""
+    if not text:
+        return None
+    match = re.search(r"\b(?:alcald[ií]a|delegaci[oó]n)\s+([^,.;]+)", text, re.IGNORECASE)
+    if not match:
+        return None
+    found = match_alcaldia(match.group(1))
+    return found if found != ALCALDIA_UNKNOWN else None
 
 
 def _alcaldia_names() -> List[str]:

@@ -20,6 +20,7 @@ from actions.folio import find_folio
 from actions.places import (
     ALCALDIA_UNKNOWN,
     alcaldia_in_location,
+    alcaldia_named,
     extract_location,
     is_usable_location,
     match_alcaldia,
@@ -110,9 +111,9 @@ class ActionCaptureReport(Action):
         location = extract_location(text) if not _is_payload(text) else None
         if location:
             events.append(SlotSet("location", location))
-            alcaldia = alcaldia_in_location(location)
-            if alcaldia:
-                events.append(SlotSet("alcaldia", alcaldia))
+        alcaldia = alcaldia_in_location(location) or alcaldia_named(text)
+        if alcaldia and not _is_payload(text):
+            events.append(SlotSet("alcaldia", alcaldia))
         return events
 
 

@@ -21,6 +21,10 @@ from actions.places import (
         ("hay un arbol caido en av universidad 1200 col xoco", "av universidad 1200 col xoco"),
         ("bache en la calle 5 de mayo 20 centro", "calle 5 de mayo 20 centro"),
         ("the light at Madero and Bolívar, Centro has been out for days", "Madero and Bolívar, Centro"),
+        # No preposition before the address: it starts at the street word.
+        ("se fundió la luminaria de Av. Universidad 1200, col. Xoco, alcaldía Benito Juárez",
+         "Av. Universidad 1200, col. Xoco, alcaldía Benito Juárez"),
+        ("el semáforo de Insurgentes y Viaducto está apagado, alcaldía Benito Juárez", "Insurgentes y Viaducto"),
     ],
 )
 def test_location_is_taken_from_the_first_message(message, expected):
@@ -34,6 +38,7 @@ def test_location_is_taken_from_the_first_message(message, expected):
         "hay un bache aquí",
         "the street light on my corner has been out for days",
         "no pasa el camión de la basura desde hace una semana",
+        "hay un bache enorme de 1 metro",
         "",
         None,
     ],
@@ -85,3 +90,10 @@ def test_alcaldia_only_counts_when_named_as_such():
     assert alcaldia_in_location("Insurgentes Sur 1602, col. Crédito Constructor, Benito Juárez") == "Benito Juárez"
     # A street named like an alcaldía is not the alcaldía.
     assert alcaldia_in_location("Calzada de Tlalpan 200, col. Portales") is None
+
+
+def test_alcaldia_named_anywhere_in_the_message():
+    from actions.places import alcaldia_named
+
+    assert alcaldia_named("el semáforo de Insurgentes y Viaducto está apagado, alcaldía Benito Juárez") == "Benito Juárez"
+    assert alcaldia_named("hay un bache en Calzada de Tlalpan 200") is None
