@@ -134,7 +134,15 @@ def test_long_message_with_markup_is_stored_verbatim_and_escaped(stack):
         "hay un bache en Calle Orizaba 100, col. Roma Norte, alcaldía Cuauhtémoc "
         "<script>alert('x')</script> '; DROP TABLE service_requests; -- "
     )
-    message = (body + "muy profundo " * 400)[:5000]
+    # A long complaint as residents write them: a story, not one word repeated.
+    story = [
+        "El bache está muy profundo y ya se llenó de agua con la lluvia.",
+        "Ayer un ciclista se cayó ahí y los coches frenan de golpe.",
+        "Los vecinos pusimos una llanta para avisar pero se la llevaron.",
+        "Ya van tres semanas así y cada día el hoyo está más grande.",
+        "En la noche no se ve porque la calle está oscura.",
+    ]
+    message = (body + " ".join(story * 40))[:5000]
     assert len(message) == 5000
     resident = Resident(stack)
     summary = resident.says_text(message)
