@@ -8,14 +8,17 @@ How other flows use this (the crime report, for one):
   categorical slot in domain.yml), end or pause your form, then run
   ``action_request_sign_in``. After the resident signs in, the back office
   triggers ``EXTERNAL_identity_verified``; ``action_identity_verified`` fills
-  ``identity_verified`` and the ``verified_*`` slots and clears
-  ``pending_flow``, and a rule of yours conditioned on ``pending_flow: <your
-  flow>`` resumes the flow. Copy the "my requests" rule of
-  data/rules/identity.yml, ``slot_was_set: [pending_flow: null]`` after
-  ``action_identity_verified`` included (Rasa wants every rule to agree on
-  the slots an action sets). An active form's from_text mapping swallows
-  the EXTERNAL event unless it lists ``EXTERNAL_identity_verified`` in
-  ``not_intent``.
+  ``identity_verified`` and the ``verified_*`` slots, and a rule of yours
+  conditioned on ``pending_flow: <your flow>`` resumes the flow (copy the
+  "my requests" rule of data/rules/identity.yml). ``send_sign_in_link(...,
+  pending_flow=...)`` sets it too. Neither action_identity_verified nor the
+  resumed action changes ``pending_flow``: a rule's states keep the value of
+  its condition, so a slot changed mid-rule stops the rule from matching (and
+  Rasa wants all rules to agree on what an action sets). It is reset when
+  the next link is asked for (a plain "sign in" clears it) and at sign-out;
+  clear it yourself when your flow ends if you like. An active form's
+  from_text mapping swallows the EXTERNAL event unless it lists
+  ``EXTERNAL_identity_verified`` in ``not_intent``.
 - A high-security step: run ``action_send_verification_code`` then
   ``verification_code_form``. On success ``code_verified`` is true. When no
   code could be sent (not signed in, rate-limited, no verified contact, SMS
@@ -86,6 +89,11 @@ def _minutes_until(moment: datetime) -> int:
     return max(1, math.floor(seconds / 60))
 
 
+def _asked_by_resident(tracker: Tracker) -> bool:
+    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+    return intent == "sign_in" and not tracker.active_loop_name
+
+
 def _flow_asking(tracker: Tracker) -> Optional[str]:
     intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
     return FLOW_OF.get(tracker.active_loop_name or "") or FLOW_OF.get(intent or "")
@@ -116,9 +124,18 @@ async def send_sign_in_link(
     events: List[EventType] = []
     if tracker.get_slot("identity_verified"):
         events += signed_out_events()
-    flow = pending_flow or _flow_asking(tracker)
-    if flow and not tracker.get_slot("pending_flow"):
-        events.append(SlotSet("pending_flow", flow))
+    current = tracker.get_slot("pending_flow")
+    if pending_flow:
+        # The flow that asks says so: an older value is stale.
+        if pending_flow != current:
+            events.append(SlotSet("pending_flow", pending_flow))
+    elif not current:
+        flow = _flow_asking(tracker)
+        if flow:
+            events.append(SlotSet("pending_flow", flow))
+    elif _asked_by_resident(tracker):
+        # "Sign in" typed outside any flow: nothing is pending, whatever an earlier sign-in was for.
+        events.append(SlotSet("pending_flow", None))
     return events
 
 
@@ -149,19 +166,16 @@ class ActionIdentityVerified(Action):
         return "action_identity_verified"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        # The rule that follows has already chosen the flow to resume: clear it in every case
-        # (the rules say so; a flow that still needs identity asks again).
-        done: List[EventType] = [SlotSet("pending_flow", None)]
         try:
             identity = await backoffice_client.get_identity(tracker.sender_id)
         except backoffice_client.BackOfficeError as error:
             logger.warning("could not read the verified identity: %s", type(error).__name__)
             dispatcher.utter_message(response="utter_status_unavailable")
-            return done
+            return []
         if identity is None:
             # Signed out (or expired) between the callback and now.
             dispatcher.utter_message(response="utter_identity_not_found")
-            return signed_out_events() + done
+            return signed_out_events()
         dispatcher.utter_message(
             response="utter_identity_verified",
             name=identity.name or "",
@@ -169,7 +183,7 @@ class ActionIdentityVerified(Action):
             contact=contact_text(identity),
         )
         logger.info("conversation signed in")
-        return identity_events(identity) + done
+        return identity_events(identity)
 
 
 class ActionSignOut(Action):

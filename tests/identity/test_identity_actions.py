@@ -133,7 +133,6 @@ def test_identity_verified_fills_the_profile_slots(stack):
         "verified_curp": "HELG880315MDFRPD06",
         "verified_email": "maria.hernandez@example.org",
         "verified_phone": "+525555550101",
-        "pending_flow": None,
     }
 
 
@@ -147,7 +146,7 @@ def test_sign_in_when_already_signed_in_fills_the_slots_without_a_link(stack):
 def test_identity_verified_without_a_link_says_so(stack):
     dispatcher, events = run(ActionIdentityVerified(), tracker("a-nobody", "", "EXTERNAL_identity_verified"))
     assert responses(dispatcher) == ["utter_identity_not_found"]
-    assert slots_of(events)["identity_verified"] is False and slots_of(events)["pending_flow"] is None
+    assert slots_of(events)["identity_verified"] is False and "pending_flow" not in slots_of(events)
 
 
 def test_sign_out_unlinks_and_clears_the_slots(stack):
@@ -171,6 +170,20 @@ def test_my_requests_asks_to_sign_in_first_and_remembers_why(stack):
     dispatcher, events = run(ActionMyRequests(), tracker("a-mine-first", "mis reportes", "my_requests"))
     assert responses(dispatcher) == ["utter_my_requests_sign_in_first", "utter_sign_in_link"]
     assert slots_of(events) == {"pending_flow": "my_requests"}
+    # A stale value from an earlier sign-in gives way to the flow that asks now.
+    _, events = run(ActionMyRequests(), tracker("a-mine-first", "mis reportes", "my_requests",
+                                                slots={"pending_flow": "crime_report"}))
+    assert slots_of(events) == {"pending_flow": "my_requests"}
+
+
+def test_a_plain_sign_in_clears_what_an_earlier_one_was_for(stack):
+    _, events = run(ActionRequestSignIn(), tracker("a-plain", "iniciar sesión", "sign_in",
+                                                   slots={"pending_flow": "my_requests"}))
+    assert slots_of(events) == {"pending_flow": None}
+    # Asked for by a flow in a form (not typed by the resident): what the flow set stays.
+    _, events = run(ActionRequestSignIn(), tracker("a-plain", "", "inform", slots={"pending_flow": "crime_report"},
+                                                   active_loop="crime_report_form"))
+    assert events == []
 
 
 def test_my_requests_lists_what_was_filed_while_signed_in(stack):
@@ -305,7 +318,7 @@ def test_back_office_down_is_told_in_the_chat(monkeypatch, tmp_path):
                                (ActionSignOut(), "sign_out"), (ActionIdentityVerified(), "EXTERNAL_identity_verified")):
             dispatcher, events = run(action, tracker("a-bo-down", "", intent))
             assert responses(dispatcher) == ["utter_status_unavailable"], action.name()
-            assert slots_of(events) == ({"pending_flow": None} if intent.startswith("EXTERNAL") else {})
+            assert events == []
         dispatcher, events = run(ActionSendVerificationCode(), tracker("a-bo-down", "nuevo código", "new_code"))
         assert responses(dispatcher) == ["utter_code_not_sent"] and followups(events) == ["action_listen"]
 
