@@ -403,3 +403,16 @@ def test_a_sign_in_through_the_provider_stamps_later_requests(make_app, idp):
     after = file_311(client, "c-stamp")
     assert [r["folio"] for r in my_requests(client, "c-stamp").json()["requests"]] == [after]
     assert before != after
+
+
+def test_rate_limiter_storage_survives_garbage_collection():
+    """limits' strategies hold their storage by weak reference (a bug found by hand once)."""
+    import gc
+
+    from backoffice.identity.codes import CodeRateLimiter
+
+    limiter = CodeRateLimiter("1 per 10 minutes")
+    gc.collect()
+    assert limiter.hit("someone") == 0
+    assert 0 < limiter.hit("someone") <= 600
+    assert limiter.hit("somebody else") == 0
