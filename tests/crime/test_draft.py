@@ -257,3 +257,10 @@ def test_the_draft_survives_a_slot_round_trip():
     draft = d.start(METRO, NOW).draft
     assert d.Draft.from_slot(draft.to_slot()) == draft
     assert d.Draft.from_slot(None) is None and d.Draft.from_slot({"x": 1}) is None
+
+
+def test_a_car_parked_outside_the_house_is_not_danger_now():
+    # "esta* afuera de mi casa" used to read "estacionado afuera de mi casa" as someone outside now.
+    outcome = d.start("se robaron mi coche que estaba estacionado afuera de mi casa anoche", NOW)
+    assert outcome.safety is None and outcome.draft.crime_type == "robo_vehiculo"
+    assert d.start("hay alguien que está afuera de mi casa", NOW).safety.category == "danger_now"
