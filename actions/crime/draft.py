@@ -65,6 +65,7 @@ class Draft:
     skipped: List[str] = field(default_factory=list)  # optional facts not given
     when_pending: Optional[Dict[str, Any]] = None  # a "when" that needs one more answer
     code_state: Optional[str] = None  # one-time code: "sent" while one is out
+    correcting: bool = False  # at the summary: the resident is choosing a fact to fix
 
     def to_slot(self) -> Dict[str, Any]:
         return copy.deepcopy(self.__dict__)
