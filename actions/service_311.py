@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 # Longest description we store; the back office accepts up to this.
 MAX_DESCRIPTION_CHARS = 10_000
 YES = "yes"
+MAX_AFFIRM_CHARS = 40
 DRAFT_SLOTS = (
     "location", "alcaldia", "description", "latitude", "longitude", "media_url",
     "confirm_request", "draft_id",
@@ -244,7 +245,9 @@ class ValidateServiceRequestForm(FormValidationAction):
     ) -> Dict[Text, Any]:
         intent = _latest_intent(tracker)
         word = str(value or "").strip().lower().strip("!.¡ ")
-        if intent == "affirm" or word in YES_WORDS:
+        # A long message is never a "yes", whatever NLU scored (repeated gibberish
+        # can score affirm): filing needs a short, clear answer.
+        if (intent == "affirm" and len(word) <= MAX_AFFIRM_CHARS) or word in YES_WORDS:
             return {"confirm_request": YES}
         if service_from_intent(intent):
             # "no, es una fuga": the type was corrected by its slot mapping;
@@ -345,6 +348,16 @@ class ActionSubmitServiceRequest(Action):
 class ValidateStatusForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_status_form"
+
+    async def extract_folio(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        # "311000002" or "311 000002" in the question itself: no need to ask for it.
+        if tracker.get_slot("folio") is None:
+            folio = find_folio(_latest_text(tracker))
+            if folio:
+                return {"folio": folio}
+        return {}
 
     async def validate_folio(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

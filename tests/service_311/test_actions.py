@@ -238,3 +238,18 @@ def test_a_new_typed_report_keeps_the_type_its_intent_set():
     t = tracker("hay una fuga en Calle Durango 35", "report_fuga_agua", slots={"service_code": "fuga_agua"})
     slots = slots_of(run(ActionCaptureReport().run(CollectingDispatcher(), t, DOMAIN)))
     assert "service_code" not in slots
+
+
+def test_long_gibberish_scored_affirm_is_not_a_yes():
+    text = "asdf " * 100
+    result = run(ValidateServiceRequestForm().validate_confirm_request(text, CollectingDispatcher(), tracker(text, "affirm"), DOMAIN))
+    assert result["confirm_request"] is None
+
+
+def test_folio_without_dash_in_the_question_is_taken():
+    from actions.service_311 import ValidateStatusForm
+
+    t = tracker("¿cómo va mi reporte 311000002?", "check_status", slots={"folio": None})
+    assert run(ValidateStatusForm().extract_folio(CollectingDispatcher(), t, DOMAIN)) == {"folio": "311-000002"}
+    t = tracker("¿cómo va mi reporte?", "check_status", slots={"folio": None})
+    assert run(ValidateStatusForm().extract_folio(CollectingDispatcher(), t, DOMAIN)) == {}
