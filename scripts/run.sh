@@ -22,7 +22,9 @@ stop_all() {
   wait 2>/dev/null || true
   echo "==> Stopped."
 }
-trap stop_all INT TERM EXIT
+trap stop_all EXIT
+# Ctrl-C is the normal way to stop: clean up and exit quietly.
+trap 'stop_all; exit 0' INT TERM
 
 start() {  # name, command...
   local name=$1; shift
@@ -72,7 +74,7 @@ fi
 cat <<MSG
 
   The assistant is running.
-    Web chat:          $BACKOFFICE_URL/chat
+    Web chat:          $BACKOFFICE_URL/chat/?rasa=http://127.0.0.1:$RASA_PORT
     REST channel:      http://127.0.0.1:$RASA_PORT/webhooks/rest/webhook
     Open311 API:       $BACKOFFICE_URL/open311/v2/services.json
     Telegram:          $telegram
