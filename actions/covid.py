@@ -75,7 +75,10 @@ SLOT_PREFIX = "triage_"
 # When a reply is not an answer, these intents mean "I want something else now".
 # EXTERNAL_* are events other systems push into the conversation (a 311 status
 # update): never answers, they go to their own rules.
-SWITCH_INTENTS = frozenset({"check_status", "share_location", "share_photo", "cancel", "help"})
+# safety_alert (components/crime_safety.py: violence, weapons, danger now...) steps
+# aside the same way, to the safety rule; a reply the protocol can read (an
+# emergency sign such as "no respira") stays an answer and gets its own 911 outcome.
+SWITCH_INTENTS = frozenset({"check_status", "share_location", "share_photo", "cancel", "help", "safety_alert"})
 SWITCH_PREFIXES = ("report_", "EXTERNAL_")
 RESTART_INTENTS = frozenset({"start_over", "restart"})
 # Below this NLU confidence an unreadable reply is just asked again.

@@ -186,3 +186,19 @@ def test_safety_instructions_in_english():
                 entities=[{"entity": "safety_category", "value": "danger_now"}])
     run(cr.ActionSafetyInstructions().run(dispatcher, t, DOMAIN))
     assert "call 911 right away" in texts(dispatcher)
+
+
+@pytest.mark.parametrize("text, steps_aside", [("me están golpeando", True), ("35", False)])
+def test_danger_in_the_covid_screening_steps_aside_unless_it_is_an_answer(text, steps_aside):
+    from actions.covid import wants_something_else
+
+    message = {"text": text, "intent": {"name": "safety_alert", "confidence": 1.0}, "entities": []}
+    t = Tracker(
+        sender_id="c-2", slots={"language": "es", "requested_slot": "triage_age", "screening_consent": "accept",
+                                "triage_age": text},
+        latest_message=message,
+        events=[{"event": "user", "text": text, "parse_data": message},
+                {"event": "slot", "name": "triage_age", "value": text}],
+        paused=False, followup_action=None, active_loop={"name": "screening_form"}, latest_action_name="action_listen",
+    )
+    assert wants_something_else(t) is steps_aside
