@@ -30,7 +30,7 @@ import logging
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActionExecutionRejected, ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -67,6 +67,9 @@ STEP_SLOTS = (TYPE, FACT, SIGNIN, CONFIRM, DECLARATION, CODE)
 YES, ACCEPTED, VERIFIED = "yes", "accepted", "verified"
 CODE_SENT = "sent"
 SAFETY_ENTITY = "safety_category"
+# Replies that leave the form, when NLU is sure of them ("ya" alone is not a cancel).
+LEAVE_INTENTS = frozenset({"cancel", "start_over"})
+LEAVE_CONFIDENCE = 0.8
 # Words that ask for another one-time code ("nuevo código", "resend").
 NEW_CODE_WORDS = ("nuevo", "otro", "reenvia", "reenviar", "manda", "new", "another", "resend")
 
@@ -185,9 +188,16 @@ class ValidateCrimeReportForm(FormValidationAction):
         return [CONFIRM, DECLARATION, CODE]
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        intent, confidence = _intent(tracker)
+        requested = tracker.get_slot(REQUESTED_SLOT)
+        if (
+            intent in LEAVE_INTENTS and confidence >= LEAVE_CONFIDENCE and requested in STEP_SLOTS
+            and tracker.slots_to_validate().get(requested) is not None
+        ):
+            # "cancelar", "empezar de nuevo": not an answer; the rules take over.
+            return [SlotSet(requested, None), ActionExecutionRejected(FORM)]
         extra: List[EventType] = []
         draft = _draft(tracker)
-        intent, _ = _intent(tracker)
         waiting_for_sign_in = (
             draft is not None and draft.crime_type is not None and questionnaire.next_step(draft) is None
             and tracker.get_slot("identity_verified") is not True

@@ -202,3 +202,27 @@ def test_danger_in_the_covid_screening_steps_aside_unless_it_is_an_answer(text, 
         paused=False, followup_action=None, active_loop={"name": "screening_form"}, latest_action_name="action_listen",
     )
     assert wants_something_else(t) is steps_aside
+
+
+def _form_tracker(text: str, intent: str, confidence: float, requested: str, slots: dict) -> Tracker:
+    message = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": []}
+    return Tracker(
+        sender_id="c-3", slots={"language": "es", "requested_slot": requested, "identity_verified": False, **slots,
+                                requested: text},
+        latest_message=message,
+        events=[{"event": "user", "text": text, "parse_data": message},
+                {"event": "slot", "name": requested, "value": text}],
+        paused=False, followup_action=None, active_loop={"name": cr.FORM}, latest_action_name="action_listen",
+    )
+
+
+def test_a_sure_cancel_leaves_the_form_but_a_doubtful_one_is_an_answer():
+    draft = complete_draft().to_slot()
+    sure = _form_tracker("cancelar", "cancel", 0.99, cr.CONFIRM, {cr.DRAFT: draft})
+    events = run(cr.ValidateCrimeReportForm().run(CollectingDispatcher(), sure, DOMAIN))
+    assert any(e.get("event") == "action_execution_rejected" for e in events)
+    # "ya" (done) at the sign-in step reads as a weak cancel: it is taken as the reply.
+    doubtful = _form_tracker("ya", "cancel", 0.49, cr.SIGNIN, {cr.DRAFT: draft})
+    dispatcher = CollectingDispatcher()
+    events = run(cr.ValidateCrimeReportForm().run(dispatcher, doubtful, DOMAIN))
+    assert not any(e.get("event") == "action_execution_rejected" for e in events)
