@@ -143,6 +143,8 @@ def test_long_message_with_markup_is_stored_verbatim_and_escaped(stack):
         "En la noche no se ve porque la calle está oscura.",
     ]
     message = (body + " ".join(story * 40))[:5000]
+    # Channels strip surrounding whitespace from what residents send; end on a letter.
+    message = message[:-1] + "." if message[-1].isspace() else message
     assert len(message) == 5000
     resident = Resident(stack)
     summary = resident.says_text(message)
