@@ -366,8 +366,10 @@ class ActionAskCrimeSignin(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         dispatcher.utter_message(response="utter_crime_sign_in_needed")
-        # pending_flow = crime_report: the rule in data/rules/crime.yml resumes the form after the callback.
-        return await send_sign_in_link(dispatcher, tracker, pending_flow=FLOW)
+        events = await send_sign_in_link(dispatcher, tracker, pending_flow=FLOW)
+        if tracker.get_slot(PENDING_FLOW) not in (None, FLOW):
+            events.append(SlotSet(PENDING_FLOW, FLOW))  # this flow asked last
+        return events
 
 
 class ActionAskCrimeConfirm(Action):
@@ -557,9 +559,10 @@ async def give_download_link(dispatcher: CollectingDispatcher, tracker: Tracker,
     if link is None:
         return []
     dispatcher.utter_message(response="utter_crime_report_accepted", folio=folio, url=link.url)
-    # pending_flow stays as it is: the rule that resumed here is conditioned on it
-    # (actions/identity.py); the next sign-in link replaces it.
-    return [SlotSet(DOWNLOAD_FOLIO, None)]
+    events: List[EventType] = [SlotSet(DOWNLOAD_FOLIO, None)]
+    if tracker.get_slot(PENDING_FLOW) == DOWNLOAD_FLOW:
+        events.append(SlotSet(PENDING_FLOW, None))
+    return events
 
 
 class ActionCrimeInfoRequested(Action):
@@ -586,12 +589,6 @@ class ActionCrimeInfoRequested(Action):
 class ValidateCrimeInfoForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_crime_info_form"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        intent, confidence = _intent(tracker)
-        if intent in LEAVE_INTENTS and confidence >= LEAVE_CONFIDENCE and tracker.slots_to_validate().get(INFO_ANSWER):
-            return [SlotSet(INFO_ANSWER, None), ActionExecutionRejected(INFO_FORM)]
-        return await super().run(dispatcher, tracker, domain)
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> List[Text]:
         return [INFO_ANSWER] if tracker.get_slot(INFO_FOLIO) else []
