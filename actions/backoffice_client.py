@@ -98,6 +98,12 @@ def _error_description(response: httpx.Response) -> str:
         return response.reason_phrase or "rejected"
 
 
+def _raise_if_rejected(response: httpx.Response) -> None:
+    """A 4xx answer: the back office refused the call (5xx was handled by _send)."""
+    if response.status_code >= 400:
+        raise BackOfficeRejected(response.status_code, _error_description(response))
+
+
 def _json(response: httpx.Response) -> Any:
     try:
         return response.json()
@@ -155,8 +161,7 @@ async def file_service_request(
         data=form,
         headers={"Idempotency-Key": key},
     )
-    if response.status_code >= 400:
-        raise BackOfficeRejected(response.status_code, _error_description(response))
+    _raise_if_rejected(response)
     body = _json(response)
     try:
         item = body[0]
@@ -181,8 +186,7 @@ async def get_service_request(
     response = await _send(settings, "GET", url)
     if response.status_code == 404:
         return None
-    if response.status_code >= 400:
-        raise BackOfficeRejected(response.status_code, _error_description(response))
+    _raise_if_rejected(response)
     body = _json(response)
     try:
         item = body[0]
@@ -238,8 +242,7 @@ async def record_screening(
         json=body,
         headers={"Idempotency-Key": key},
     )
-    if response.status_code >= 400:
-        raise BackOfficeRejected(response.status_code, _error_description(response))
+    _raise_if_rejected(response)
     item = _json(response)
     try:
         stored = StoredScreening(id=int(item["id"]), level=item["level"], replayed=response.status_code == 200)
@@ -358,8 +361,7 @@ async def _identity_call(settings: Settings, path: str, body: Dict[str, Any]) ->
 
 async def _identity_json(settings: Settings, path: str, body: Dict[str, Any]) -> Any:
     response = await _identity_call(settings, path, body)
-    if response.status_code >= 400:
-        raise BackOfficeRejected(response.status_code, _error_description(response))
+    _raise_if_rejected(response)
     return _json(response)
 
 
@@ -390,8 +392,7 @@ async def get_identity(conversation_id: str, *, settings: Optional[Settings] = N
     response = await _identity_call(settings, "lookup", {"conversation_id": conversation_id})
     if response.status_code == 404:
         return None
-    if response.status_code >= 400:
-        raise BackOfficeRejected(response.status_code, _error_description(response))
+    _raise_if_rejected(response)
     item = _json(response)
     try:
         return VerifiedIdentity(
@@ -427,8 +428,7 @@ async def send_verification_code(
         raise CodeRateLimited(retry_after)
     if reason == "no_verified_contact":
         raise NoVerifiedContact("no verified phone or e-mail")
-    if response.status_code >= 400:
-        raise BackOfficeRejected(response.status_code, _error_description(response))
+    _raise_if_rejected(response)
     item = _json(response)
     try:
         return CodeSent(via=item["via"], destination_hint=item["destination_hint"])
@@ -558,8 +558,7 @@ async def file_crime_report(
     }
     key = idempotency_key or str(uuid.uuid4())
     response = await _crime_call(settings, "", body, headers={"Idempotency-Key": key})
-    if response.status_code >= 400:
-        raise BackOfficeRejected(response.status_code, _error_description(response))
+    _raise_if_rejected(response)
     item = _json(response)
     try:
         filed = FiledCrimeReport(
@@ -581,8 +580,7 @@ async def get_crime_report_status(
     response = await _crime_call(settings, "status", {"conversation_id": conversation_id, "folio": folio})
     if response.status_code in (404, 422):
         return None
-    if response.status_code >= 400:
-        raise BackOfficeRejected(response.status_code, _error_description(response))
+    _raise_if_rejected(response)
     item = _json(response)
     try:
         return CrimeReportStatus(
@@ -600,8 +598,7 @@ async def add_crime_report_info(
     Raises BackOfficeRejected (404: not this resident's; 409: no question pending)."""
     settings = settings or get_settings()
     response = await _crime_call(settings, "info", {"conversation_id": conversation_id, "folio": folio, "text": text})
-    if response.status_code >= 400:
-        raise BackOfficeRejected(response.status_code, _error_description(response))
+    _raise_if_rejected(response)
     item = _json(response)
     try:
         return str(item["status"])
@@ -619,8 +616,7 @@ async def crime_report_download_link(
     response = await _crime_call(settings, "download-link", {"conversation_id": conversation_id, "folio": folio})
     if response.status_code in (404, 422):
         return None
-    if response.status_code >= 400:
-        raise BackOfficeRejected(response.status_code, _error_description(response))
+    _raise_if_rejected(response)
     item = _json(response)
     try:
         return DownloadLink(url=item["url"], expires_at=_datetime(item.get("expires_at")))
